@@ -1,0 +1,94 @@
+//! `mdn eval`: score a model on a CSV file.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use mdn::{Model, PREDICT_CHUNK_ROWS, ScoreAccumulator};
+
+use crate::output::{Sink, check_writable, number};
+use crate::table::Table;
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Example:
+  mdn eval --model toy.mdn --data toy-test.csv --per-row scores.csv
+
+Prints one JSON object: n; nll (mean negative log-likelihood, nats per row, in the data's
+units); rmse_mean and rmse_best (root mean squared error of the conditional mean and of the
+best component's mean, pooled over targets); coverage_90 (fraction of target values inside the
+central 90% interval of their marginal, averaged over targets); and the same per target.")]
+pub struct EvalArgs {
+    /// The trained model.
+    #[arg(long, value_name = "MODEL")]
+    model: PathBuf,
+    /// CSV file holding the model's input and target columns.
+    #[arg(long, value_name = "FILE.csv")]
+    data: PathBuf,
+    /// Also write `row,log_lik` for every data row (row counts from 0) to this CSV file.
+    #[arg(long, value_name = "OUT.csv")]
+    per_row: Option<PathBuf>,
+}
+
+pub fn run(args: EvalArgs) -> Result<()> {
+    let model = Model::load(&args.model)?;
+    if let Some(path) = &args.per_row {
+        check_writable(path)?;
+    }
+    let (d, c) = (model.input_dim(), model.target_dim());
+    let columns: Vec<String> = model
+        .input_names()
+        .iter()
+        .chain(model.target_names())
+        .cloned()
+        .collect();
+    let mut table = Table::open(&args.data, &columns).with_context(|| {
+        format!(
+            "{} needs columns {}",
+            args.model.display(),
+            columns.join(", ")
+        )
+    })?;
+    let mut per_row = args
+        .per_row
+        .as_deref()
+        .map(|p| Sink::create(Some(p)))
+        .transpose()?;
+    if let Some(sink) = &mut per_row {
+        sink.row(["row", "log_lik"])?;
+    }
+
+    let mut scores = ScoreAccumulator::new(model.target_names().to_vec());
+    let mut chunk = Vec::new();
+    loop {
+        chunk.clear();
+        if table.read_chunk(PREDICT_CHUNK_ROWS, &mut chunk)? == 0 {
+            break;
+        }
+        let (inputs, targets) = split_rows(&chunk, d, c);
+        for (mixture, t) in model.predict(&inputs)?.iter().zip(targets.chunks_exact(c)) {
+            let row = scores.len();
+            let log_lik = scores.add(mixture, t)?;
+            if let Some(sink) = &mut per_row {
+                sink.row([row.to_string(), number(log_lik)])?;
+            }
+        }
+    }
+    table.require_rows(scores.len())?;
+    if let Some(sink) = per_row {
+        sink.finish()?;
+    }
+    println!("{}", serde_json::to_string_pretty(&scores.finish())?);
+    Ok(())
+}
+
+/// Splits row-major `[inputs | targets]` rows into the two matrices.
+pub fn split_rows(values: &[f64], d: usize, c: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut inputs = Vec::with_capacity(values.len() / (d + c) * d);
+    let mut targets = Vec::with_capacity(values.len() / (d + c) * c);
+    for row in values.chunks_exact(d + c) {
+        inputs.extend_from_slice(&row[..d]);
+        targets.extend_from_slice(&row[d..]);
+    }
+    (inputs, targets)
+}

@@ -1,0 +1,47 @@
+//! `mdn info`: what a model file holds.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use mdn::Model;
+use serde::Serialize;
+
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  mdn info --model toy.mdn")]
+pub struct InfoArgs {
+    /// The trained model.
+    #[arg(long, value_name = "MODEL")]
+    model: PathBuf,
+}
+
+#[derive(Serialize)]
+struct Info<'a> {
+    format_version: u32,
+    kind: &'static str,
+    components: usize,
+    parameters: usize,
+    inputs: &'a [String],
+    targets: &'a [String],
+    #[serde(flatten)]
+    meta: &'a mdn::ModelMeta,
+}
+
+pub fn run(args: InfoArgs) -> Result<()> {
+    let model = Model::load(&args.model)?;
+    let info = Info {
+        format_version: mdn::FORMAT_VERSION,
+        kind: if model.config().is_mixture() {
+            "mdn"
+        } else {
+            "least-squares"
+        },
+        components: model.config().components(),
+        parameters: burn::module::Module::num_params(model.network()),
+        inputs: model.input_names(),
+        targets: model.target_names(),
+        meta: model.meta(),
+    };
+    println!("{}", serde_json::to_string_pretty(&info)?);
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! `mdn predict`: what a model says about p(t|x) for each row of a CSV file.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use mdn::mdn_mixture::{GaussianMixture, ModeOptions, Temperature};
+use mdn::{CovarianceKind, Model, PREDICT_CHUNK_ROWS};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::columns::parse_numbers;
+use crate::output::{Sink, check_writable, number};
+use crate::table::Table;
+
+/// What to predict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputKind {
+    /// Mixture parameters: alpha_K, mean_K_<target>, sigma_K_<target> (and cov_K_<a>_<b>
+    /// for full covariance).
+    Params,
+    /// The conditional mean (what least squares estimates).
+    Mean,
+    /// The mean of the component with the largest alpha: the most probable branch.
+    Best,
+    /// The modes of the density, highest first: mode_J_<target>, density_J.
+    Modes,
+    /// Random draws (long format: row, sample, targets); needs --samples.
+    Samples,
+    /// Marginal quantiles q<level>_<target>; needs --quantiles.
+    Quantiles,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  mdn predict --model toy.mdn --data grid.csv --output best
+  mdn predict --model toy.mdn --data grid.csv --output modes --out modes.csv
+  mdn predict --model toy.mdn --data grid.csv --output samples --samples 100 --temperature 0.5
+  mdn predict --model toy.mdn --data grid.csv --output quantiles --quantiles 0.05,0.5,0.95
+
+One output row per input row, in order, with a `row` column counting data rows from 0. The
+data needs the model's input columns; other columns are ignored.")]
+pub struct PredictArgs {
+    /// The trained model.
+    #[arg(long, value_name = "MODEL")]
+    model: PathBuf,
+    /// CSV file holding the model's input columns.
+    #[arg(long, value_name = "FILE.csv")]
+    data: PathBuf,
+    /// What to predict.
+    #[arg(long, value_enum)]
+    output: OutputKind,
+    /// Write to this CSV file instead of standard output.
+    #[arg(long, value_name = "OUT.csv")]
+    out: Option<PathBuf>,
+    /// Draws per row (with --output samples).
+    #[arg(long, value_name = "N")]
+    samples: Option<usize>,
+    /// Sampling temperature (with --output samples): weights α^(1/T) renormalised and
+    /// covariances scaled by T; below 1 sharpens towards the most probable branch.
+    #[arg(long, value_name = "T", allow_negative_numbers = true)]
+    temperature: Option<f64>,
+    /// Seed for sampling (with --output samples); row r uses stream r, so results do not
+    /// depend on how the file is processed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Quantile levels in (0, 1), comma-separated (with --output quantiles).
+    #[arg(long, value_name = "LEVELS", allow_hyphen_values = true)]
+    quantiles: Option<String>,
+}
+
+/// Options checked up front, before any row is read.
+struct Plan {
+    samples: usize,
+    temperature: Temperature,
+    quantiles: Vec<(String, f64)>,
+}
+
+fn plan(args: &PredictArgs) -> Result<Plan> {
+    let only =
+        |flag: &str, kind: &str| -> Result<()> { bail!("{flag} only applies to --output {kind}") };
+    if args.output != OutputKind::Samples {
+        if args.samples.is_some() {
+            only("--samples", "samples")?;
+        }
+        if args.temperature.is_some() {
+            only("--temperature", "samples")?;
+        }
+    }
+    if args.output != OutputKind::Quantiles && args.quantiles.is_some() {
+        only("--quantiles", "quantiles")?;
+    }
+    let samples = match (args.output, args.samples) {
+        (OutputKind::Samples, None) => bail!("--output samples needs --samples N"),
+        (_, Some(0)) => bail!("invalid --samples 0: draw at least one sample per row"),
+        (_, n) => n.unwrap_or(0),
+    };
+    let t = args.temperature.unwrap_or(1.0);
+    let temperature =
+        Temperature::new(t).map_err(|e| anyhow::anyhow!("invalid --temperature {t}: {e}"))?;
+    let quantiles = match (args.output, &args.quantiles) {
+        (OutputKind::Quantiles, None) => {
+            bail!("--output quantiles needs --quantiles LEVELS (e.g. 0.05,0.5,0.95)")
+        }
+        (_, Some(list)) => {
+            let texts: Vec<String> = list.split(',').map(|s| s.trim().to_string()).collect();
+            let levels = parse_numbers::<f64>("--quantiles", list)?;
+            for &p in &levels {
+                if !(p > 0.0 && p < 1.0) {
+                    bail!("invalid --quantiles {list}: level {p} is outside (0, 1)");
+                }
+            }
+            texts.into_iter().zip(levels).collect()
+        }
+        _ => Vec::new(),
+    };
+    Ok(Plan {
+        samples,
+        temperature,
+        quantiles,
+    })
+}
+
+fn header(model: &Model, kind: OutputKind, plan: &Plan) -> Vec<String> {
+    let targets = model.target_names();
+    let m = model.config().components();
+    let mut columns = vec!["row".to_string()];
+    match kind {
+        OutputKind::Params => {
+            for k in 0..m {
+                columns.push(format!("alpha_{k}"));
+                columns.extend(targets.iter().map(|t| format!("mean_{k}_{t}")));
+                columns.extend(targets.iter().map(|t| format!("sigma_{k}_{t}")));
+                if full_covariance(model) {
+                    for (a, ta) in targets.iter().enumerate() {
+                        for tb in &targets[a + 1..] {
+                            columns.push(format!("cov_{k}_{ta}_{tb}"));
+                        }
+                    }
+                }
+            }
+        }
+        OutputKind::Mean | OutputKind::Best => columns.extend(targets.iter().cloned()),
+        OutputKind::Modes => {
+            for j in 0..m {
+                columns.extend(targets.iter().map(|t| format!("mode_{j}_{t}")));
+                columns.push(format!("density_{j}"));
+            }
+        }
+        OutputKind::Samples => {
+            columns.push("sample".into());
+            columns.extend(targets.iter().cloned());
+        }
+        OutputKind::Quantiles => {
+            for (text, _) in &plan.quantiles {
+                columns.extend(targets.iter().map(|t| format!("q{text}_{t}")));
+            }
+        }
+    }
+    columns
+}
+
+fn full_covariance(model: &Model) -> bool {
+    matches!(&model.config().head, mdn::HeadConfig::Mixture(h) if h.covariance == CovarianceKind::Full)
+}
+
+fn write_rows(
+    sink: &mut Sink,
+    model: &Model,
+    kind: OutputKind,
+    plan: &Plan,
+    row: usize,
+    mixture: &GaussianMixture,
+    seed: u64,
+) -> Result<()> {
+    let c = model.target_dim();
+    let m = model.config().components();
+    let mut fields = vec![row.to_string()];
+    match kind {
+        OutputKind::Params => {
+            let weights = mixture.weights();
+            let full = full_covariance(model);
+            for k in 0..mixture.n_components() {
+                fields.push(number(weights[k]));
+                fields.extend(mixture.component_mean(k).iter().map(|&v| number(v)));
+                fields.extend(mixture.component_std(k).iter().map(|&v| number(v)));
+                if full {
+                    let cov = mixture.component_covariance(k);
+                    for a in 0..c {
+                        for b in a + 1..c {
+                            fields.push(number(cov[a * c + b]));
+                        }
+                    }
+                }
+            }
+        }
+        OutputKind::Mean => fields.extend(mixture.mean().iter().map(|&v| number(v))),
+        OutputKind::Best => fields.extend(mixture.best_mean().iter().map(|&v| number(v))),
+        OutputKind::Modes => {
+            let modes = mixture.modes(&ModeOptions::default());
+            for j in 0..m {
+                match modes.get(j) {
+                    Some(mode) => {
+                        fields.extend(mode.location.iter().map(|&v| number(v)));
+                        fields.push(number(mode.density()));
+                    }
+                    None => fields.extend(std::iter::repeat_n(String::new(), c + 1)),
+                }
+            }
+        }
+        OutputKind::Samples => {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(row as u64);
+            for (s, draw) in mixture
+                .sample_n(plan.samples, &mut rng, plan.temperature)
+                .into_iter()
+                .enumerate()
+            {
+                let mut line = vec![row.to_string(), s.to_string()];
+                line.extend(draw.iter().map(|&v| number(v)));
+                sink.row(line)?;
+            }
+            return Ok(());
+        }
+        OutputKind::Quantiles => {
+            for &(_, p) in &plan.quantiles {
+                for j in 0..c {
+                    fields.push(number(mixture.marginal_quantile(j, p)?));
+                }
+            }
+        }
+    }
+    sink.row(fields)
+}
+
+pub fn run(args: PredictArgs) -> Result<()> {
+    let plan = plan(&args)?;
+    let model = Model::load(&args.model)?;
+    if let Some(path) = &args.out {
+        check_writable(path)?;
+    }
+    let columns = model.input_names().to_vec();
+    let mut table = Table::open(&args.data, &columns).with_context(|| {
+        format!(
+            "{} needs columns {}",
+            args.model.display(),
+            columns.join(", ")
+        )
+    })?;
+    let mut sink = Sink::create(args.out.as_deref())?;
+    sink.row(header(&model, args.output, &plan))?;
+    let mut row = 0;
+    let mut inputs = Vec::new();
+    loop {
+        inputs.clear();
+        if table.read_chunk(PREDICT_CHUNK_ROWS, &mut inputs)? == 0 {
+            break;
+        }
+        for mixture in model.predict(&inputs)? {
+            write_rows(
+                &mut sink,
+                &model,
+                args.output,
+                &plan,
+                row,
+                &mixture,
+                args.seed,
+            )?;
+            row += 1;
+        }
+    }
+    table.require_rows(row)?;
+    sink.finish()
+}

@@ -1,0 +1,167 @@
+//! Reading numeric columns from CSV files, with errors that name the file, row and column.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+/// A CSV file opened for reading a chosen set of numeric columns, in chunks.
+///
+/// Rows are numbered from 1 after the header (row 1 is line 2 of the file), as a spreadsheet
+/// user would count them.
+pub struct Table {
+    path: PathBuf,
+    reader: csv::Reader<File>,
+    header: Vec<String>,
+    selected: Vec<usize>,
+    record: csv::StringRecord,
+    rows_read: usize,
+}
+
+impl Table {
+    /// Opens `path` and finds `columns` by header name.
+    pub fn open(path: &Path, columns: &[String]) -> Result<Self> {
+        let shown = path.display();
+        let file = File::open(path).with_context(|| format!("{shown}: cannot open"))?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            // Ragged rows are reported by us, with the row number and field counts.
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(file);
+        let header: Vec<String> = reader
+            .headers()
+            .with_context(|| format!("{shown}: cannot read the header"))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        if header.is_empty() || header.iter().all(String::is_empty) {
+            bail!("{shown}: the file is empty; expected a header row naming the columns");
+        }
+        for (i, name) in header.iter().enumerate() {
+            if let Some(j) = header[..i].iter().position(|n| n == name) {
+                bail!(
+                    "{shown}: column name '{name}' appears twice in the header (columns {} and {})",
+                    j + 1,
+                    i + 1
+                );
+            }
+        }
+        let selected = columns
+            .iter()
+            .map(|name| {
+                header.iter().position(|h| h == name).with_context(|| {
+                    format!(
+                        "{shown}: no column named '{name}' (the header has: {})",
+                        header.join(", ")
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            reader,
+            header,
+            selected,
+            record: csv::StringRecord::new(),
+            rows_read: 0,
+        })
+    }
+
+    /// Reads up to `max_rows` rows, appending the selected columns row-major to `out`.
+    /// Returns how many rows were read (0 at the end of the file).
+    pub fn read_chunk(&mut self, max_rows: usize, out: &mut Vec<f64>) -> Result<usize> {
+        let mut rows = 0;
+        while rows < max_rows {
+            let more = self.reader.read_record(&mut self.record).with_context(|| {
+                format!(
+                    "{}: row {}: malformed CSV",
+                    self.path.display(),
+                    self.rows_read + 1
+                )
+            })?;
+            if !more {
+                break;
+            }
+            self.rows_read += 1;
+            if self.record.len() == 1 && self.record[0].is_empty() && self.header.len() > 1 {
+                // A blank line; the csv crate already skips truly empty ones.
+                self.rows_read -= 1;
+                continue;
+            }
+            if self.record.len() != self.header.len() {
+                bail!(
+                    "{}: row {} has {} fields but the header has {}",
+                    self.path.display(),
+                    self.rows_read,
+                    self.record.len(),
+                    self.header.len()
+                );
+            }
+            for &column in &self.selected {
+                out.push(self.parse(column)?);
+            }
+            rows += 1;
+        }
+        Ok(rows)
+    }
+
+    fn parse(&self, column: usize) -> Result<f64> {
+        let cell = &self.record[column];
+        let at = || {
+            format!(
+                "{}: row {}, column '{}'",
+                self.path.display(),
+                self.rows_read,
+                self.header[column]
+            )
+        };
+        if cell.is_empty() {
+            bail!("{}: the cell is empty; expected a number", at());
+        }
+        let value: f64 = cell
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{}: '{cell}' is not a number", at()))?;
+        if !value.is_finite() {
+            bail!("{}: '{cell}' is not a finite number", at());
+        }
+        Ok(value)
+    }
+
+    /// Reads every remaining row; an error if there is none.
+    pub fn read_all(&mut self) -> Result<(Vec<f64>, usize)> {
+        let mut values = Vec::new();
+        let rows = self.read_chunk(usize::MAX, &mut values)?;
+        self.require_rows(rows)?;
+        Ok((values, rows))
+    }
+
+    /// An error naming the file if `rows` is 0 (a header with no data).
+    pub fn require_rows(&self, rows: usize) -> Result<()> {
+        if rows == 0 && self.rows_read == 0 {
+            bail!("{}: no data rows after the header", self.path.display());
+        }
+        Ok(())
+    }
+}
+
+/// Reads two groups of columns (e.g. inputs and targets) from one file at once.
+pub fn read_columns(
+    path: &Path,
+    inputs: &[String],
+    targets: &[String],
+) -> Result<(Vec<f64>, Vec<f64>, usize)> {
+    let all: Vec<String> = inputs.iter().chain(targets).cloned().collect();
+    let mut table = Table::open(path, &all)?;
+    let (values, rows) = table.read_all()?;
+    let width = all.len();
+    let (mut x, mut t) = (
+        Vec::with_capacity(rows * inputs.len()),
+        Vec::with_capacity(rows * targets.len()),
+    );
+    for row in values.chunks_exact(width) {
+        x.extend_from_slice(&row[..inputs.len()]);
+        t.extend_from_slice(&row[inputs.len()..]);
+    }
+    Ok((x, t, rows))
+}

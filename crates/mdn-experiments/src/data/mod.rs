@@ -1,0 +1,4 @@
+//! Data sets: generated toy and robot-arm data.
+
+pub mod robot;
+pub mod toy;

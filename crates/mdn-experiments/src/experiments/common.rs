@@ -1,0 +1,128 @@
+//! What every experiment shares: training with a label, scoring, and the report files.
+
+use std::path::Path;
+
+use mdn::{Dataset, History, Model, NetworkConfig, Scores, TrainConfig, Trainer};
+use serde::Serialize;
+
+use crate::error::{ExperimentError, Result};
+
+/// A trained model with its name, test scores and training record.
+pub struct Fitted {
+    /// Short name used in tables and legends (e.g. "MDN m=5").
+    pub name: String,
+    /// The model.
+    pub model: Model,
+    /// Scores on the test set.
+    pub scores: Scores,
+    /// Per-epoch metrics.
+    pub history: History,
+}
+
+/// One row of a metrics table.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelMetrics {
+    /// Model name.
+    pub name: String,
+    /// Test scores.
+    pub test: Scores,
+    /// Epochs trained.
+    pub epochs_run: usize,
+    /// Epoch whose weights were kept.
+    pub best_epoch: usize,
+    /// Training time in seconds.
+    pub train_seconds: f64,
+}
+
+impl Fitted {
+    /// The metrics-table row of this model.
+    pub fn metrics(&self) -> ModelMetrics {
+        let summary = self
+            .model
+            .meta()
+            .training
+            .as_ref()
+            .expect("trained models carry a summary");
+        ModelMetrics {
+            name: self.name.clone(),
+            test: self.scores.clone(),
+            epochs_run: summary.epochs_run,
+            best_epoch: summary.best_epoch,
+            train_seconds: summary.seconds,
+        }
+    }
+}
+
+/// Trains `network` on `train`, scores it on `test`, and reports progress on stderr.
+pub fn fit(
+    name: &str,
+    network: &NetworkConfig,
+    config: &TrainConfig,
+    train: &Dataset,
+    test: &Dataset,
+    progress: bool,
+) -> Result<Fitted> {
+    if progress {
+        eprintln!("training {name} ...");
+    }
+    let trained = Trainer::new(config.clone())
+        .with_progress(progress)
+        .fit(network, train)?;
+    let scores = trained.model.evaluate(test)?;
+    if progress {
+        eprintln!(
+            "  {name}: test NLL {:.4}, RMSE of mean {:.4}, RMSE of best component {:.4}",
+            scores.nll, scores.rmse_mean, scores.rmse_best
+        );
+    }
+    Ok(Fitted {
+        name: name.to_string(),
+        model: trained.model,
+        scores,
+        history: trained.history,
+    })
+}
+
+/// Writes `metrics` as pretty JSON to `<dir>/metrics.json` and `markdown` to
+/// `<dir>/report.md`, both atomically.
+pub fn write_report(dir: &Path, metrics: &impl Serialize, markdown: &str) -> Result<()> {
+    let json = serde_json::to_string_pretty(metrics).expect("metrics serialise");
+    for (name, text) in [("metrics.json", json.as_str()), ("report.md", markdown)] {
+        let path = dir.join(name);
+        mdn::write_atomically(&path, text.as_bytes()).map_err(|source| ExperimentError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// A markdown table of test NLL and RMSEs, one row per model.
+pub fn scores_table(models: &[&Fitted]) -> String {
+    let mut table = String::from(
+        "| model | test NLL (nats) | RMSE of mean | RMSE of best component | 90% coverage | epochs (kept) |\n\
+         |---|---:|---:|---:|---:|---:|\n",
+    );
+    for f in models {
+        let m = f.metrics();
+        table.push_str(&format!(
+            "| {} | {:.4} | {:.4} | {:.4} | {:.3} | {} ({}) |\n",
+            m.name,
+            m.test.nll,
+            m.test.rmse_mean,
+            m.test.rmse_best,
+            m.test.coverage_90,
+            m.epochs_run,
+            m.best_epoch
+        ));
+    }
+    table
+}
+
+/// Creates the output directory (and parents).
+pub fn prepare_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| ExperimentError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,5 @@
+//! The experiments, one command each.
+
+pub mod common;
+pub mod robot;
+pub mod toy;

@@ -1,0 +1,123 @@
+//! Figures: rendering to PNG and SVG with an embedded font, and the geometry they need.
+
+pub mod contour;
+pub mod hull;
+pub mod palette;
+pub mod panel;
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+/// The font every figure uses, embedded so that figures render on a machine with no fonts
+/// installed (DejaVu Sans; licence in `assets/fonts/DejaVuSans-LICENSE.txt`).
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+/// The family name figures ask for; the embedded font is registered under it.
+pub const FAMILY: &str = "sans-serif";
+
+/// An error while drawing or writing a figure.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PlotError(pub String);
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for PlotError {
+    fn from(error: DrawingAreaErrorKind<E>) -> Self {
+        PlotError(error.to_string())
+    }
+}
+
+/// Result of drawing.
+pub type PlotResult<T = ()> = Result<T, PlotError>;
+
+fn register_font() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        for style in [
+            FontStyle::Normal,
+            FontStyle::Bold,
+            FontStyle::Italic,
+            FontStyle::Oblique,
+        ] {
+            plotters::style::register_font(FAMILY, style, FONT)
+                .unwrap_or_else(|_| panic!("the embedded font is a valid TrueType file"));
+        }
+    });
+}
+
+/// A figure that can be drawn on any plotters backend.
+pub trait Figure {
+    /// Pixel size of the PNG (and the SVG's nominal size).
+    fn size(&self) -> (u32, u32) {
+        (900, 600)
+    }
+
+    /// Draws the figure on `root`.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> PlotResult
+    where
+        DB::ErrorType: 'static;
+}
+
+/// Renders `figure` to `<dir>/<name>.png` and `<dir>/<name>.svg`, each written atomically.
+/// Returns the two paths.
+pub fn save(figure: &impl Figure, dir: &Path, name: &str) -> PlotResult<Vec<PathBuf>> {
+    register_font();
+    let size = figure.size();
+    let io = |e: std::io::Error, path: &Path| PlotError(format!("{}: {e}", path.display()));
+
+    let png = dir.join(format!("{name}.png"));
+    // plotters picks the image format from the extension, so the temporary file keeps it.
+    let temp = tempfile::Builder::new()
+        .prefix(".figure-")
+        .suffix(".png")
+        .tempfile_in(dir)
+        .map_err(|e| io(e, &png))?
+        .into_temp_path();
+    {
+        let root = BitMapBackend::new(&temp, size).into_drawing_area();
+        root.fill(&WHITE)?;
+        figure.draw(&root)?;
+        root.present()?;
+    }
+    temp.persist(&png).map_err(|e| io(e.error, &png))?;
+
+    let svg = dir.join(format!("{name}.svg"));
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+        root.fill(&WHITE)?;
+        figure.draw(&root)?;
+        root.present()?;
+    }
+    mdn::write_atomically(&svg, text.as_bytes()).map_err(|e| io(e, &svg))?;
+    Ok(vec![png, svg])
+}
+
+/// Text style of titles.
+pub fn title_style() -> TextStyle<'static> {
+    (FAMILY, 22).into_font().style(FontStyle::Bold).into()
+}
+
+/// Text style of axis labels and legends.
+pub fn label_style() -> TextStyle<'static> {
+    (FAMILY, 16).into()
+}
+
+/// Text style of tick labels.
+pub fn tick_style() -> TextStyle<'static> {
+    (FAMILY, 13).into()
+}
+
+/// `n` evenly spaced values from `lo` to `hi` inclusive.
+pub fn linspace(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    match n {
+        0 => Vec::new(),
+        1 => vec![lo],
+        _ => (0..n)
+            .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
+            .collect(),
+    }
+}

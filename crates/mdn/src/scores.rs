@@ -1,0 +1,119 @@
+//! Scoring predictive densities against observed targets.
+
+use std::collections::BTreeMap;
+
+use mdn_mixture::{GaussianMixture, MixtureError};
+use serde::{Deserialize, Serialize};
+
+/// Scores of one target dimension.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetScores {
+    /// Root mean squared error of the conditional mean.
+    pub rmse_mean: f64,
+    /// Root mean squared error of the best component's mean (the most probable branch).
+    pub rmse_best: f64,
+    /// Fraction of targets inside the central 90% interval of their marginal.
+    pub coverage_90: f64,
+}
+
+/// How well predictive densities explain a set of targets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    /// Number of rows.
+    pub n: usize,
+    /// Mean negative log-likelihood, nats per row, in the data's units.
+    pub nll: f64,
+    /// Root mean squared error of the conditional mean, pooled over targets.
+    pub rmse_mean: f64,
+    /// Root mean squared error of the best component's mean, pooled over targets.
+    pub rmse_best: f64,
+    /// Fraction of target values inside the central 90% marginal interval, averaged over
+    /// targets.
+    pub coverage_90: f64,
+    /// Target names, in order.
+    pub targets: Vec<String>,
+    /// The same scores for each target.
+    pub per_target: BTreeMap<String, TargetScores>,
+}
+
+/// Accumulates [`Scores`] one row at a time, so files of any length can be streamed.
+#[derive(Debug, Clone)]
+pub struct ScoreAccumulator {
+    targets: Vec<String>,
+    n: usize,
+    log_lik: f64,
+    squared_mean: Vec<f64>,
+    squared_best: Vec<f64>,
+    covered: Vec<usize>,
+}
+
+impl ScoreAccumulator {
+    /// An empty accumulator for targets named `targets`.
+    pub fn new(targets: Vec<String>) -> Self {
+        let c = targets.len();
+        Self {
+            targets,
+            n: 0,
+            log_lik: 0.0,
+            squared_mean: vec![0.0; c],
+            squared_best: vec![0.0; c],
+            covered: vec![0; c],
+        }
+    }
+
+    /// Adds one row; returns its log-likelihood log p(t|x).
+    pub fn add(&mut self, mixture: &GaussianMixture, target: &[f64]) -> Result<f64, MixtureError> {
+        let log_lik = mixture.log_prob(target);
+        let mean = mixture.mean();
+        let best = mixture.best_mean();
+        for (j, &t) in target.iter().enumerate() {
+            self.squared_mean[j] += (mean[j] - t).powi(2);
+            self.squared_best[j] += (best[j] - t).powi(2);
+            let low = mixture.marginal_quantile(j, 0.05)?;
+            let high = mixture.marginal_quantile(j, 0.95)?;
+            self.covered[j] += usize::from((low..=high).contains(&t));
+        }
+        self.log_lik += log_lik;
+        self.n += 1;
+        Ok(log_lik)
+    }
+
+    /// Rows added so far.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether no row was added.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The scores of all rows added.
+    pub fn finish(self) -> Scores {
+        let rows = self.n as f64;
+        let c = self.targets.len() as f64;
+        let per_target = self
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let scores = TargetScores {
+                    rmse_mean: (self.squared_mean[j] / rows).sqrt(),
+                    rmse_best: (self.squared_best[j] / rows).sqrt(),
+                    coverage_90: self.covered[j] as f64 / rows,
+                };
+                (name.clone(), scores)
+            })
+            .collect();
+        let pooled = |v: &[f64]| (v.iter().sum::<f64>() / (rows * c)).sqrt();
+        Scores {
+            n: self.n,
+            nll: -self.log_lik / rows,
+            rmse_mean: pooled(&self.squared_mean),
+            rmse_best: pooled(&self.squared_best),
+            coverage_90: self.covered.iter().sum::<usize>() as f64 / (rows * c),
+            targets: self.targets,
+            per_target,
+        }
+    }
+}

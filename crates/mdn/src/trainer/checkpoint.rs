@@ -1,0 +1,207 @@
+//! Per-epoch checkpoints: everything needed to continue a run exactly where it stopped.
+
+use std::path::Path;
+
+use burn::optim::ModuleOptimizer;
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{EpochRecord, History, Prepared, Recovery, State, TrainConfig};
+use crate::container::Container;
+use crate::error::{MdnError, ModelFileError, Result};
+use crate::model::{
+    CHECKPOINT_SECTION, MODEL_SECTION, WEIGHTS_SECTION, load_weights, weights_bytes,
+};
+use crate::network::NetworkConfig;
+
+const BEST_WEIGHTS_SECTION: &str = "best_weights";
+const OPTIMIZER_SECTION: &str = "optimizer";
+
+/// The serialisable part of a run's state: counters, learning rate, early-stopping
+/// bookkeeping and history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct RunProgress {
+    pub epochs_done: usize,
+    pub learning_rate: f64,
+    /// Epoch (from 1) of the kept weights; 0 before the first epoch.
+    pub best_epoch: usize,
+    /// Lowest validation loss so far (`None` before the first epoch or without validation).
+    pub best_loss: Option<f64>,
+    pub epochs_since_best: usize,
+    pub stopped_early: bool,
+    pub recoveries: Vec<Recovery>,
+    pub history: History,
+}
+
+impl RunProgress {
+    pub fn new(learning_rate: f64) -> Self {
+        Self {
+            epochs_done: 0,
+            learning_rate,
+            best_epoch: 0,
+            best_loss: None,
+            epochs_since_best: 0,
+            stopped_early: false,
+            recoveries: Vec::new(),
+            history: History::default(),
+        }
+    }
+
+    /// Records a finished epoch; returns whether its weights are the new best. Without a
+    /// validation split every epoch is the new best (the last weights are kept).
+    pub fn observe(&mut self, record: EpochRecord, patience: Option<usize>) -> bool {
+        self.epochs_done = record.epoch;
+        let improved = match (record.validation_loss, self.best_loss) {
+            (None, _) => true,
+            (Some(loss), None) => {
+                self.best_loss = Some(loss);
+                true
+            }
+            (Some(loss), Some(best)) if loss < best => {
+                self.best_loss = Some(loss);
+                true
+            }
+            _ => false,
+        };
+        if improved {
+            self.best_epoch = record.epoch;
+            self.epochs_since_best = 0;
+        } else {
+            self.epochs_since_best += 1;
+            if patience.is_some_and(|p| self.epochs_since_best >= p) {
+                self.stopped_early = true;
+            }
+        }
+        self.history.epochs.push(record);
+        improved
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CheckpointMeta {
+    network: NetworkConfig,
+    train_config: TrainConfig,
+    data_fingerprint: u64,
+    progress: RunProgress,
+    created_by: String,
+}
+
+/// A run's state as stored on disk.
+pub(super) struct Checkpoint {
+    meta: CheckpointMeta,
+    weights: Vec<u8>,
+    best_weights: Vec<u8>,
+    optimizer: Vec<u8>,
+}
+
+impl Checkpoint {
+    pub fn capture(
+        network: &NetworkConfig,
+        config: &TrainConfig,
+        data: &Prepared,
+        state: &State,
+    ) -> Self {
+        Self {
+            meta: CheckpointMeta {
+                network: network.clone(),
+                train_config: config.clone(),
+                data_fingerprint: data.fingerprint,
+                progress: state.progress.clone(),
+                created_by: format!("mdn {}", env!("CARGO_PKG_VERSION")),
+            },
+            weights: weights_bytes(&state.network),
+            best_weights: weights_bytes(&state.best),
+            optimizer: state
+                .optimizer
+                .into_bytes()
+                .expect("an in-memory optimizer record always serialises")
+                .to_vec(),
+        }
+    }
+
+    /// Writes the checkpoint atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let mut container = Container::default();
+        let meta = serde_json::to_vec_pretty(&self.meta).expect("checkpoint metadata serialises");
+        container.push(CHECKPOINT_SECTION, meta);
+        container.push(WEIGHTS_SECTION, self.weights.clone());
+        container.push(BEST_WEIGHTS_SECTION, self.best_weights.clone());
+        container.push(OPTIMIZER_SECTION, self.optimizer.clone());
+        container
+            .write(path)
+            .map_err(|kind| MdnError::file(path, kind))
+    }
+
+    pub fn read(path: &Path) -> Result<Self> {
+        let fail = |kind| MdnError::file(path, kind);
+        let container = Container::read(path).map_err(fail)?;
+        if !container.has_section(CHECKPOINT_SECTION) && container.has_section(MODEL_SECTION) {
+            return Err(fail(ModelFileError::WrongKind(
+                "this is a trained model, not a training checkpoint; resume from the \
+                 checkpoint file written during training"
+                    .into(),
+            )));
+        }
+        let section = |name| container.section(name).map(<[u8]>::to_vec).map_err(fail);
+        let meta = serde_json::from_slice(&section(CHECKPOINT_SECTION)?)
+            .map_err(|e| fail(ModelFileError::Corrupt(format!("checkpoint metadata: {e}"))))?;
+        Ok(Self {
+            meta,
+            weights: section(WEIGHTS_SECTION)?,
+            best_weights: section(BEST_WEIGHTS_SECTION)?,
+            optimizer: section(OPTIMIZER_SECTION)?,
+        })
+    }
+
+    /// Refuses to continue a run on another architecture, other data or other
+    /// hyper-parameters (only `epochs` and `patience` may change).
+    pub fn check_compatible(
+        &self,
+        path: &Path,
+        network: &NetworkConfig,
+        config: &TrainConfig,
+        data: &Prepared,
+    ) -> Result<()> {
+        let mismatch = |what: String| {
+            Err(MdnError::file(
+                path,
+                ModelFileError::Mismatch(format!("cannot resume: {what}")),
+            ))
+        };
+        if &self.meta.network != network {
+            return mismatch("the checkpoint was made with another network architecture".into());
+        }
+        if self.meta.data_fingerprint != data.fingerprint {
+            return mismatch("the checkpoint was made on different data".into());
+        }
+        let saved = &self.meta.train_config;
+        let comparable = TrainConfig {
+            epochs: saved.epochs,
+            patience: saved.patience,
+            ..config.clone()
+        };
+        if &comparable != saved {
+            return mismatch(format!(
+                "the training options differ from the checkpoint's ({saved:?}); only epochs \
+                 and patience may change"
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn into_state(self, device: &Device, optimizer: ModuleOptimizer) -> Result<State> {
+        let corrupt = |e: ModelFileError| MdnError::file("checkpoint", e);
+        let network = self.meta.network.init(device, 0)?;
+        let best = load_weights(network.clone(), &self.best_weights).map_err(corrupt)?;
+        let network = load_weights(network, &self.weights).map_err(corrupt)?;
+        let optimizer = optimizer
+            .from_bytes(burn::tensor::Bytes::from_bytes_vec(self.optimizer))
+            .map_err(|e| corrupt(ModelFileError::Corrupt(format!("optimizer state: {e}"))))?;
+        Ok(State {
+            network,
+            optimizer,
+            best,
+            progress: self.meta.progress,
+        })
+    }
+}
