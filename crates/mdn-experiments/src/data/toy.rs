@@ -90,17 +90,44 @@ mod tests {
         assert_eq!(fwd.input_names(), ["t"]);
     }
 
+    /// Separate intervals of t where p(t|x) > 0.
+    fn branches(p: &[f64]) -> usize {
+        p.windows(2).filter(|w| w[0] == 0.0 && w[1] > 0.0).count() + usize::from(p[0] > 0.0)
+    }
+
     #[test]
-    fn true_density_has_three_branches_at_the_centre() {
+    fn the_noiseless_map_has_three_inverses_at_the_centre() {
+        // forward(t) = 0.5 at t = 0.5 and once on each side (forward peaks at ≈ 0.593 near
+        // t ≈ 0.34 and dips to ≈ 0.407 near t ≈ 0.66).
+        let grid: Vec<f64> = (0..=20_000).map(|i| i as f64 / 20_000.0).collect();
+        let crossings = grid
+            .windows(2)
+            .filter(|w| (forward(w[0]) - 0.5) * (forward(w[1]) - 0.5) < 0.0)
+            .count();
+        assert_eq!(crossings + usize::from(grid.contains(&0.5)), 3);
+    }
+
+    #[test]
+    fn true_density_is_normalised_and_has_the_right_support() {
         let grid: Vec<f64> = (0..=2000).map(|i| i as f64 / 2000.0).collect();
-        let p = true_conditional_density(0.5, &grid);
-        // Count the separate intervals where the density is positive.
-        let branches =
-            p.windows(2).filter(|w| w[0] == 0.0 && w[1] > 0.0).count() + usize::from(p[0] > 0.0);
-        assert_eq!(branches, 3);
-        let area: f64 = (1..grid.len())
-            .map(|i| 0.5 * (p[i] + p[i - 1]) / 2000.0)
-            .sum();
-        assert!((area - 1.0).abs() < 1e-9);
+        // With noise ±0.1 the three branches touch at x = 0.5 (0.593 − 0.1 < 0.5 < 0.407 + 0.1),
+        // so the support is one interval there; at x = 0.45 the lowest branch is cut off.
+        assert_eq!(branches(&true_conditional_density(0.5, &grid)), 1);
+        assert_eq!(branches(&true_conditional_density(0.45, &grid)), 2);
+        assert_eq!(branches(&true_conditional_density(0.1, &grid)), 1);
+        for x in [0.1, 0.45, 0.5, 0.9] {
+            let p = true_conditional_density(x, &grid);
+            let area: f64 = (1..grid.len())
+                .map(|i| 0.5 * (p[i] + p[i - 1]) / 2000.0)
+                .sum();
+            assert!((area - 1.0).abs() < 1e-9, "x = {x}: area {area}");
+            for (t, density) in grid.iter().zip(&p) {
+                assert_eq!(
+                    *density > 0.0,
+                    (x - forward(*t)).abs() <= NOISE,
+                    "x = {x}, t = {t}"
+                );
+            }
+        }
     }
 }

@@ -122,6 +122,7 @@ impl Prepared {
 }
 
 /// The evolving state of a run; everything needed to continue it exactly.
+#[derive(Clone)]
 struct State {
     network: Network,
     optimizer: ModuleOptimizer,
@@ -152,7 +153,7 @@ impl PassTotals {
     }
 }
 
-/// A non-finite loss met in a training step.
+/// A non-finite loss met in a training step or validation pass.
 struct NonFinite;
 
 impl Trainer {
@@ -226,11 +227,15 @@ impl Trainer {
         let bar = EpochBar::new(self.config.epochs, self.show_progress);
         bar.resume_at(&state.progress.history);
         let jacobian = prepared.target_scaler.log_jacobian();
+        // The state at the start of the previous epoch, to redo that epoch when it left
+        // weights whose loss is already non-finite.
+        let mut previous: Option<State> = None;
+        let mut failures_in_a_row = 0;
 
         while state.progress.epochs_done < self.config.epochs && !state.progress.stopped_early {
             let epoch = state.progress.epochs_done + 1;
             let started = Instant::now();
-            let snapshot = (state.network.clone(), state.optimizer.clone());
+            let snapshot = state.clone();
             let outcome = self
                 .train_epoch(&mut state, &prepared, epoch, &train_device)
                 .and_then(|train| {
@@ -249,15 +254,34 @@ impl Trainer {
                             learning_rate: state.progress.learning_rate,
                         });
                     }
-                    (state.network, state.optimizer) = snapshot;
-                    state.progress.learning_rate = lr;
-                    state.progress.recoveries.push(Recovery {
-                        epoch,
+                    let mut recoveries = std::mem::take(&mut state.progress.recoveries);
+                    // An epoch that fails again from the same start, at a lower learning rate,
+                    // most likely starts from weights the previous epoch left on the edge of
+                    // overflow: redo the previous epoch as well.
+                    failures_in_a_row += 1;
+                    state = match previous.take() {
+                        Some(earlier) if failures_in_a_row >= 2 => {
+                            failures_in_a_row = 0;
+                            earlier
+                        }
+                        earlier => {
+                            previous = earlier;
+                            snapshot
+                        }
+                    };
+                    // A diverging step can leave inf or NaN in Adam's moment estimates, which
+                    // would poison every later step whatever the learning rate: start them anew.
+                    state.optimizer = self.optimizer();
+                    let redo = state.progress.epochs_done + 1;
+                    recoveries.push(Recovery {
+                        epoch: redo,
                         learning_rate: lr,
                     });
+                    state.progress.recoveries = recoveries;
+                    state.progress.learning_rate = lr;
                     bar.warn(&format!(
-                        "warning: non-finite loss in epoch {epoch}; rolled back the epoch and \
-                         lowered the learning rate to {lr:e}"
+                        "warning: non-finite loss in epoch {epoch}; rolled back to the start of \
+                         epoch {redo} and lowered the learning rate to {lr:e}"
                     ));
                     continue;
                 }
@@ -278,6 +302,8 @@ impl Trainer {
             if let Some(path) = &self.checkpoint {
                 Checkpoint::capture(network, &self.config, &prepared, &state).write(path)?;
             }
+            previous = Some(snapshot);
+            failures_in_a_row = 0;
         }
         bar.finish();
         self.finish(network, data, &prepared, state)
