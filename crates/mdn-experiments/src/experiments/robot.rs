@@ -275,8 +275,8 @@ fn report(metrics: &RobotMetrics) -> String {
     text
 }
 
-const X1_RANGE: (f64, f64) = (-0.1, 1.0);
-const X2_RANGE: (f64, f64) = (0.1, 1.05);
+const X1_RANGE: (f64, f64) = (0.0, 1.05);
+const X2_RANGE: (f64, f64) = (0.0, 1.0);
 
 /// Positions of the training configurations, split by elbow branch.
 fn branch_points(train: &Dataset) -> [Vec<(f64, f64)>; 2] {

@@ -46,11 +46,11 @@ pub struct ToySettings {
 impl ToySettings {
     fn new(quick: bool, seed: u64) -> Self {
         let train = TrainConfig {
-            epochs: if quick { 15 } else { 2000 },
-            batch_size: 64,
-            learning_rate: 3e-3,
+            epochs: if quick { 15 } else { 3000 },
+            batch_size: 128,
+            learning_rate: 1e-3,
             validation_fraction: 0.1,
-            patience: Some(300),
+            patience: Some(500),
             seed,
             ..TrainConfig::default()
         };

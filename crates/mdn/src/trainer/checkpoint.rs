@@ -48,8 +48,14 @@ impl RunProgress {
     }
 
     /// Records a finished epoch; returns whether its weights are the new best. Without a
-    /// validation split every epoch is the new best (the last weights are kept).
-    pub fn observe(&mut self, record: EpochRecord, patience: Option<usize>) -> bool {
+    /// validation split every epoch is the new best (the last weights are kept). Halves the
+    /// learning rate at every `lr_plateau` epochs without improvement.
+    pub fn observe(
+        &mut self,
+        record: EpochRecord,
+        patience: Option<usize>,
+        lr_plateau: Option<usize>,
+    ) -> bool {
         self.epochs_done = record.epoch;
         let improved = match (record.validation_loss, self.best_loss) {
             (None, _) => true,
@@ -68,6 +74,9 @@ impl RunProgress {
             self.epochs_since_best = 0;
         } else {
             self.epochs_since_best += 1;
+            if lr_plateau.is_some_and(|n| self.epochs_since_best.is_multiple_of(n)) {
+                self.learning_rate *= 0.5;
+            }
             if patience.is_some_and(|p| self.epochs_since_best >= p) {
                 self.stopped_early = true;
             }
@@ -203,5 +212,46 @@ impl Checkpoint {
             best,
             progress: self.meta.progress,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(epoch: usize, validation_loss: f64) -> EpochRecord {
+        EpochRecord {
+            epoch,
+            train_loss: 1.0,
+            train_nll: 1.0,
+            validation_loss: Some(validation_loss),
+            validation_nll: Some(validation_loss),
+            learning_rate: 0.0,
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn plateaus_halve_the_learning_rate_and_patience_stops() {
+        let mut progress = RunProgress::new(0.8);
+        assert!(progress.observe(record(1, 1.0), Some(7), Some(3)));
+        let mut rates = Vec::new();
+        for epoch in 2..=8 {
+            assert!(!progress.observe(record(epoch, 2.0), Some(7), Some(3)));
+            rates.push(progress.learning_rate);
+        }
+        // Halved after 3 and 6 epochs without improvement; stopped after 7.
+        assert_eq!(rates, [0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2]);
+        assert!(progress.stopped_early);
+        // An improvement resets the count but keeps the lowered rate.
+        let mut progress = RunProgress::new(0.8);
+        progress.observe(record(1, 1.0), None, Some(2));
+        progress.observe(record(2, 2.0), None, Some(2));
+        progress.observe(record(3, 0.5), None, Some(2));
+        progress.observe(record(4, 2.0), None, Some(2));
+        assert_eq!(progress.learning_rate, 0.8);
+        progress.observe(record(5, 2.0), None, Some(2));
+        assert_eq!(progress.learning_rate, 0.4);
+        assert!(!progress.stopped_early);
     }
 }

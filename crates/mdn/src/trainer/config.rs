@@ -28,6 +28,11 @@ pub struct TrainConfig {
     pub validation_fraction: f64,
     /// Stop after this many epochs without a lower validation loss (`None`: never).
     pub patience: Option<usize>,
+    /// Halve the learning rate each time this many epochs pass without a lower validation
+    /// loss (`None`: a constant learning rate). Lets Adam settle into a minimum that a
+    /// constant step only rattles around; pick it well below `patience`.
+    #[serde(default)]
+    pub lr_plateau: Option<usize>,
     /// Seed of initialisation, validation split and shuffling: same seed, same model.
     pub seed: u64,
     /// Clip each parameter tensor's gradient to this L2 norm (`None`: no clipping).
@@ -46,6 +51,7 @@ impl Default for TrainConfig {
             weight_decay: 0.0,
             validation_fraction: 0.1,
             patience: Some(100),
+            lr_plateau: None,
             seed: 0,
             grad_clip_norm: None,
             max_recoveries: 3,
@@ -98,6 +104,13 @@ impl TrainConfig {
                 "patience must be at least 1 epoch (leave it unset to never stop early)",
             ));
         }
+        if self.lr_plateau == Some(0) {
+            return Err(MdnError::invalid(
+                "lr_plateau",
+                0,
+                "the plateau must be at least 1 epoch (leave it unset for a constant learning rate)",
+            ));
+        }
         if let Some(norm) = self.grad_clip_norm
             && !(norm.is_finite() && norm > 0.0)
         {
@@ -148,6 +161,10 @@ mod tests {
                 ..Default::default()
             },
             TrainConfig {
+                lr_plateau: Some(0),
+                ..Default::default()
+            },
+            TrainConfig {
                 validation_fraction: -0.1,
                 ..Default::default()
             },
@@ -167,10 +184,12 @@ mod tests {
             "learning_rate",
             "weight_decay",
             "validation_fraction",
+            "lr_plateau",
             "validation_fraction",
             "patience",
             "grad_clip_norm",
         ];
+        assert_eq!(bad.len(), names.len());
         for (config, name) in bad.iter().zip(names) {
             match config.check() {
                 Err(MdnError::InvalidParameter { parameter, .. }) => assert_eq!(parameter, name),
