@@ -204,13 +204,16 @@ impl GaussianMixture {
     /// # Panics
     /// If `t` does not have [`dim`](Self::dim) values.
     pub fn log_prob(&self, t: &[f64]) -> f64 {
-        let joint: Vec<f64> = self
-            .component_log_densities(t)
-            .iter()
-            .zip(&self.log_weights)
-            .map(|(d, w)| d + w)
-            .collect();
-        logsumexp(&joint)
+        logsumexp(&self.joint_log_densities(t))
+    }
+
+    /// log α_k + log N(t; μ_k, Σ_k) for every component k.
+    fn joint_log_densities(&self, t: &[f64]) -> Vec<f64> {
+        let mut joint = self.component_log_densities(t);
+        for (j, w) in joint.iter_mut().zip(&self.log_weights) {
+            *j += w;
+        }
+        joint
     }
 
     /// p(t). Underflows to 0 far from every component: use [`log_prob`](Self::log_prob) there.
@@ -221,12 +224,7 @@ impl GaussianMixture {
     /// Posterior probability of each component given t: α_k N(t; μ_k, Σ_k) / p(t).
     /// Computed in log space, so it is defined even where p(t) underflows.
     pub fn responsibilities(&self, t: &[f64]) -> Vec<f64> {
-        let joint: Vec<f64> = self
-            .component_log_densities(t)
-            .iter()
-            .zip(&self.log_weights)
-            .map(|(d, w)| d + w)
-            .collect();
+        let joint = self.joint_log_densities(t);
         let total = logsumexp(&joint);
         joint.iter().map(|j| (j - total).exp()).collect()
     }
