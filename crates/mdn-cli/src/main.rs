@@ -37,7 +37,7 @@ enum Command {
     Info(commands::info::InfoArgs),
     /// Generate the toy or robot-arm data set as CSV.
     Data(commands::data::DataArgs),
-    /// Reproduce an experiment (toy, robot): figures, metrics.json and report.md.
+    /// Reproduce an experiment (toy, robot, mnist): figures, metrics.json and report.md.
     Experiment(commands::experiment::ExperimentArgs),
 }
 
@@ -59,11 +59,7 @@ fn main() -> ExitCode {
                 };
             }
             // One line, like every other error of this tool.
-            let text = error.to_string();
-            eprintln!(
-                "{}",
-                text.lines().next().unwrap_or("error: invalid arguments")
-            );
+            eprintln!("{}", one_line_usage_error(&error.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -77,9 +73,43 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader such as `head` closed the pipe: it has all it wants, nothing went wrong.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // One line, whatever the underlying messages hold.
+            let message = format!("{error:#}").replace(['\r', '\n'], " ");
+            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Clap's multi-line usage error (message, details such as the missing flags or the possible
+/// values, a usage line, a hint) as one line: everything before the usage line, joined.
+fn one_line_usage_error(text: &str) -> String {
+    let line = text
+        .lines()
+        .take_while(|line| !line.trim_start().starts_with("Usage:"))
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if line.starts_with("error:") {
+        line
+    } else {
+        format!("error: invalid arguments: {line}")
+    }
+}
+
+/// Whether `error` comes from writing to a pipe whose reader has gone.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let io = cause.downcast_ref::<std::io::Error>().or_else(|| {
+            match cause.downcast_ref::<csv::Error>().map(csv::Error::kind) {
+                Some(csv::ErrorKind::Io(io)) => Some(io),
+                _ => None,
+            }
+        });
+        io.is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

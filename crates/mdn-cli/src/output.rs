@@ -75,9 +75,32 @@ pub fn parent_dir(path: &Path) -> &Path {
 
 /// Fails early, before any long computation, if `path` cannot be written.
 pub fn check_writable(path: &Path) -> Result<()> {
-    tempfile::NamedTempFile::new_in(parent_dir(path))
-        .map(drop)
-        .with_context(|| format!("{}: cannot write here", path.display()))
+    match tempfile::NamedTempFile::new_in(parent_dir(path)) {
+        Ok(probe) => {
+            drop(probe);
+            Ok(())
+        }
+        // Tempfile's message names its random probe file; the user only cares about theirs.
+        Err(error) => {
+            let reason = match error.kind() {
+                std::io::ErrorKind::NotFound => format!(
+                    "the directory {} does not exist",
+                    parent_dir(path).display()
+                ),
+                kind => kind.to_string(),
+            };
+            anyhow::bail!("{}: cannot write here: {reason}", path.display())
+        }
+    }
+}
+
+/// Prints `value` as pretty JSON on standard output, followed by a newline.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .context("cannot write to standard output")
 }
 
 /// A float in the shortest form that reads back to the same value.

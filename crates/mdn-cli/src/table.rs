@@ -21,6 +21,12 @@ pub struct Table {
 impl Table {
     /// Opens `path` and finds `columns` by header name.
     pub fn open(path: &Path, columns: &[String]) -> Result<Self> {
+        Self::open_for(path, columns, None)
+    }
+
+    /// Like [`Table::open`]; a missing column's error says that `needed_by` (e.g. a model
+    /// file) needs it.
+    pub fn open_for(path: &Path, columns: &[String], needed_by: Option<&Path>) -> Result<Self> {
         let shown = path.display();
         let file = File::open(path).with_context(|| format!("{shown}: cannot open"))?;
         let mut reader = csv::ReaderBuilder::new()
@@ -51,8 +57,11 @@ impl Table {
             .iter()
             .map(|name| {
                 header.iter().position(|h| h == name).with_context(|| {
+                    let needed = needed_by
+                        .map(|m| format!(", which {} needs", m.display()))
+                        .unwrap_or_default();
                     format!(
-                        "{shown}: no column named '{name}' (the header has: {})",
+                        "{shown}: no column named '{name}'{needed} (the header has: {})",
                         header.join(", ")
                     )
                 })
@@ -89,13 +98,18 @@ impl Table {
                 self.rows_read -= 1;
                 continue;
             }
-            if self.record.len() != self.header.len() {
+            let (fields, columns) = (self.record.len(), self.header.len());
+            if fields != columns {
+                let detail = if fields < columns {
+                    format!("no value for column '{}'", self.header[fields])
+                } else {
+                    format!("extra value '{}'", self.record[columns].escape_debug())
+                };
                 bail!(
-                    "{}: row {} has {} fields but the header has {}",
+                    "{}: {} has {fields} field{} but the header has {columns} ({detail})",
                     self.path.display(),
-                    self.rows_read,
-                    self.record.len(),
-                    self.header.len()
+                    self.where_(),
+                    if fields == 1 { "" } else { "s" },
                 );
             }
             for &column in &self.selected {
@@ -110,22 +124,32 @@ impl Table {
         let cell = &self.record[column];
         let at = || {
             format!(
-                "{}: row {}, column '{}'",
+                "{}: {}, column '{}'",
                 self.path.display(),
-                self.rows_read,
+                self.where_(),
                 self.header[column]
             )
         };
         if cell.is_empty() {
             bail!("{}: the cell is empty; expected a number", at());
         }
+        let shown = cell.escape_debug();
         let value: f64 = cell
             .parse()
-            .map_err(|_| anyhow::anyhow!("{}: '{cell}' is not a number", at()))?;
+            .map_err(|_| anyhow::anyhow!("{}: '{shown}' is not a number", at()))?;
         if !value.is_finite() {
-            bail!("{}: '{cell}' is not a finite number", at());
+            bail!("{}: '{shown}' is not a finite number", at());
         }
         Ok(value)
+    }
+
+    /// The current record as `row N (line L)`: data rows count from 1 after the header, lines
+    /// from 1 at the top of the file.
+    fn where_(&self) -> String {
+        match self.record.position() {
+            Some(position) => format!("row {} (line {})", self.rows_read, position.line()),
+            None => format!("row {}", self.rows_read),
+        }
     }
 
     /// Reads every remaining row; an error if there is none.

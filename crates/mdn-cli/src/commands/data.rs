@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use mdn::Dataset;
 use mdn_experiments::data::{robot, toy};
 
-use crate::output::{Sink, number};
+use crate::output::{Sink, check_writable, number};
 
 /// Which data set to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -31,10 +31,10 @@ pub struct DataArgs {
     #[arg(value_enum)]
     kind: DataKind,
     /// Number of rows.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
     n: usize,
     /// Random seed.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     seed: u64,
     /// Output CSV file (standard output when absent).
     #[arg(long, value_name = "FILE.csv")]
@@ -44,6 +44,9 @@ pub struct DataArgs {
 pub fn run(args: DataArgs) -> Result<()> {
     if args.n == 0 {
         bail!("invalid --n 0: generate at least one row");
+    }
+    if let Some(path) = &args.out {
+        check_writable(path)?;
     }
     let data: Dataset = match args.kind {
         DataKind::Toy => toy::inverse(args.n, args.seed),

@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use mdn::{Model, PREDICT_CHUNK_ROWS, ScoreAccumulator};
 
-use crate::output::{Sink, check_writable, number};
+use crate::output::{Sink, check_writable, number, print_json};
 use crate::table::Table;
 
 #[derive(Debug, Args)]
@@ -42,13 +42,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         .chain(model.target_names())
         .cloned()
         .collect();
-    let mut table = Table::open(&args.data, &columns).with_context(|| {
-        format!(
-            "{} needs columns {}",
-            args.model.display(),
-            columns.join(", ")
-        )
-    })?;
+    let mut table = Table::open_for(&args.data, &columns, Some(&args.model))?;
     let mut per_row = args
         .per_row
         .as_deref()
@@ -78,8 +72,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if let Some(sink) = per_row {
         sink.finish()?;
     }
-    println!("{}", serde_json::to_string_pretty(&scores.finish())?);
-    Ok(())
+    print_json(&scores.finish())
 }
 
 /// Splits row-major `[inputs | targets]` rows into the two matrices.

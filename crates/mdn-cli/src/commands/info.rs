@@ -7,6 +7,8 @@ use clap::Args;
 use mdn::Model;
 use serde::Serialize;
 
+use crate::output::print_json;
+
 #[derive(Debug, Args)]
 #[command(after_help = "Example:\n  mdn info --model toy.mdn")]
 pub struct InfoArgs {
@@ -42,6 +44,5 @@ pub fn run(args: InfoArgs) -> Result<()> {
         targets: model.target_names(),
         meta: model.meta(),
     };
-    println!("{}", serde_json::to_string_pretty(&info)?);
-    Ok(())
+    print_json(&info)
 }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use mdn::{
-    Activation, BackboneConfig, CovarianceKind, Dataset, MlpConfig, NetworkConfig, TrainConfig,
-    Trainer,
+    Activation, BackboneConfig, CovarianceKind, Dataset, MdnError, MlpConfig, NetworkConfig,
+    TrainConfig, Trainer,
 };
 
 use crate::columns;
@@ -69,7 +69,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "MODEL")]
     out: PathBuf,
     /// Number of mixture components.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
     components: usize,
     /// Covariance of each component.
     #[arg(long, value_enum, default_value_t = CovarianceArg::Isotropic)]
@@ -81,37 +81,41 @@ pub struct TrainArgs {
     #[arg(long, default_value = "tanh", value_parser = ["tanh", "relu", "gelu"])]
     activation: String,
     /// Maximum number of epochs.
-    #[arg(long, default_value_t = TrainConfig::default().epochs)]
+    #[arg(long, default_value_t = TrainConfig::default().epochs, allow_negative_numbers = true)]
     epochs: usize,
     /// Examples per optimisation step.
-    #[arg(long, default_value_t = TrainConfig::default().batch_size)]
+    #[arg(long, default_value_t = TrainConfig::default().batch_size, allow_negative_numbers = true)]
     batch_size: usize,
     /// Adam learning rate.
-    #[arg(long, default_value_t = TrainConfig::default().learning_rate)]
+    #[arg(long, default_value_t = TrainConfig::default().learning_rate, allow_negative_numbers = true)]
     lr: f64,
     /// L2 weight decay.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     weight_decay: f64,
     /// Fraction of rows held out for validation and early stopping, in [0, 1).
-    #[arg(long, default_value_t = TrainConfig::default().validation_fraction)]
+    #[arg(long, default_value_t = TrainConfig::default().validation_fraction, allow_negative_numbers = true)]
     val_fraction: f64,
     /// Stop after this many epochs without improvement on the validation rows.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, allow_negative_numbers = true)]
     patience: usize,
+    /// Halve the learning rate after every N epochs without improvement on the validation
+    /// rows (off by default; pick N well below --patience).
+    #[arg(long, value_name = "N")]
+    lr_plateau: Option<usize>,
     /// Never stop early (train all --epochs).
     #[arg(long, conflicts_with = "patience")]
     no_early_stopping: bool,
     /// Seed for initialisation, validation split and shuffling.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     seed: u64,
     /// `mdn` for a mixture density network, `mse` for the least-squares network.
     #[arg(long, value_enum, default_value_t = ModelType::Mdn)]
     model_type: ModelType,
     /// Floor on every standard deviation, in units of the target's standard deviation.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     min_sigma: f64,
     /// Clip each parameter's gradient to this L2 norm.
-    #[arg(long, value_name = "NORM")]
+    #[arg(long, value_name = "NORM", allow_negative_numbers = true)]
     grad_clip: Option<f64>,
     /// Continue the run saved in this checkpoint.
     #[arg(long, value_name = "CHECKPOINT")]
@@ -150,6 +154,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         patience: (!args.no_early_stopping).then_some(args.patience),
         seed: args.seed,
         grad_clip_norm: args.grad_clip,
+        lr_plateau: args.lr_plateau,
         ..TrainConfig::default()
     };
     let backbone =
@@ -190,7 +195,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(resume) = &args.resume {
         trainer = trainer.resume_from(resume);
     }
-    let trained = trainer.fit(&network, &data).map_err(cli_error)?;
+    let trained = trainer.fit(&network, &data).map_err(|error| match error {
+        // Say which file the unusable data came from.
+        MdnError::InvalidData(_) => {
+            anyhow::Error::from(error).context(args.data.display().to_string())
+        }
+        other => cli_error(other),
+    })?;
     trained.model.save(&args.out)?;
     if history_path.extension().is_some_and(|e| e == "json") {
         trained.history.write_json(&history_path)?;

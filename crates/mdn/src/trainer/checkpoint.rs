@@ -198,8 +198,14 @@ impl Checkpoint {
         Ok(())
     }
 
-    pub fn into_state(self, device: &Device, optimizer: ModuleOptimizer) -> Result<State> {
-        let corrupt = |e: ModelFileError| MdnError::file("checkpoint", e);
+    /// The training state stored in the checkpoint read from `path` (named in errors).
+    pub fn into_state(
+        self,
+        path: &Path,
+        device: &Device,
+        optimizer: ModuleOptimizer,
+    ) -> Result<State> {
+        let corrupt = |e: ModelFileError| MdnError::file(path, e);
         let network = self.meta.network.init(device, 0)?;
         let best = load_weights(network.clone(), &self.best_weights).map_err(corrupt)?;
         let network = load_weights(network, &self.weights).map_err(corrupt)?;

@@ -211,7 +211,7 @@ impl Trainer {
             Some(path) => {
                 let checkpoint = Checkpoint::read(path)?;
                 checkpoint.check_compatible(path, network, &self.config, &prepared)?;
-                checkpoint.into_state(&train_device, self.optimizer())?
+                checkpoint.into_state(path, &train_device, self.optimizer())?
             }
             None => {
                 let fresh = network.init(&train_device, self.config.seed)?;
