@@ -174,7 +174,7 @@ fn responsibilities_match_scipy() {
     // lj = [np.log(wi) + mvn(mu, c).logpdf([1, 0]) ...]; np.exp(lj - logsumexp(lj))
     let expected = [
         2.9157549637955082e-03,
-        9.9708424384937755e-01,
+        9.970_842_438_493_776e-1,
         1.1868267497097406e-09,
     ];
     for (got, e) in full().responsibilities(&[1.0, 0.0]).iter().zip(expected) {

@@ -296,7 +296,10 @@ impl Trainer {
                 seconds: started.elapsed().as_secs_f64(),
             };
             bar.epoch_done(&record);
-            if state.progress.observe(record, self.config.patience, self.config.lr_plateau) {
+            if state
+                .progress
+                .observe(record, self.config.patience, self.config.lr_plateau)
+            {
                 state.best = state.network.clone();
             }
             if let Some(path) = &self.checkpoint {
