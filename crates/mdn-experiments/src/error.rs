@@ -22,6 +22,9 @@ pub enum ExperimentError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// An IDX (MNIST) file is missing, truncated or malformed.
+    #[error(transparent)]
+    Idx(#[from] crate::data::idx::IdxError),
     /// A data file is malformed.
     #[error("{path}: {message}")]
     Data {

@@ -1,8 +1,8 @@
 //! `mdn predict`: what a model says about p(t|x) for each row of a CSV file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use mdn::mdn_mixture::{GaussianMixture, ModeOptions, Temperature};
 use mdn::{CovarianceKind, Model, PREDICT_CHUNK_ROWS};
@@ -38,6 +38,7 @@ Examples:
   mdn predict --model toy.mdn --data grid.csv --output modes --out modes.csv
   mdn predict --model toy.mdn --data grid.csv --output samples --samples 100 --temperature 0.5
   mdn predict --model toy.mdn --data grid.csv --output quantiles --quantiles 0.05,0.5,0.95
+  mdn predict --model mnist_mdn.mdn --images t10k-images-idx3-ubyte.gz --output modes
 
 One output row per input row, in order, with a `row` column counting data rows from 0. The
 data needs the model's input columns; other columns are ignored.")]
@@ -46,8 +47,12 @@ pub struct PredictArgs {
     #[arg(long, value_name = "MODEL")]
     model: PathBuf,
     /// CSV file holding the model's input columns.
-    #[arg(long, value_name = "FILE.csv")]
-    data: PathBuf,
+    #[arg(long, value_name = "FILE.csv", required_unless_present = "images")]
+    data: Option<PathBuf>,
+    /// Instead of --data: an IDX image file, gzipped or not (e.g. MNIST's
+    /// t10k-images-idx3-ubyte.gz); each image's grey levels, row-major, are one input row.
+    #[arg(long, value_name = "FILE.idx[.gz]", conflicts_with = "data")]
+    images: Option<PathBuf>,
     /// What to predict.
     #[arg(long, value_enum)]
     output: OutputKind,
@@ -55,7 +60,7 @@ pub struct PredictArgs {
     #[arg(long, value_name = "OUT.csv")]
     out: Option<PathBuf>,
     /// Draws per row (with --output samples).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     samples: Option<usize>,
     /// Sampling temperature (with --output samples): weights α^(1/T) renormalised and
     /// covariances scaled by T; below 1 sharpens towards the most probable branch.
@@ -63,7 +68,7 @@ pub struct PredictArgs {
     temperature: Option<f64>,
     /// Seed for sampling (with --output samples); row r uses stream r, so results do not
     /// depend on how the file is processed.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     seed: u64,
     /// Quantile levels in (0, 1), comma-separated (with --output quantiles).
     #[arg(long, value_name = "LEVELS", allow_hyphen_values = true)]
@@ -181,8 +186,8 @@ fn write_rows(
         OutputKind::Params => {
             let weights = mixture.weights();
             let full = full_covariance(model);
-            for k in 0..mixture.n_components() {
-                fields.push(number(weights[k]));
+            for (k, &weight) in weights.iter().enumerate() {
+                fields.push(number(weight));
                 fields.extend(mixture.component_mean(k).iter().map(|&v| number(v)));
                 fields.extend(mixture.component_std(k).iter().map(|&v| number(v)));
                 if full {
@@ -240,14 +245,15 @@ pub fn run(args: PredictArgs) -> Result<()> {
     if let Some(path) = &args.out {
         check_writable(path)?;
     }
+    if let Some(images) = &args.images {
+        return predict_images(&args, &plan, &model, images);
+    }
+    let data = args
+        .data
+        .as_deref()
+        .expect("clap requires --data or --images");
     let columns = model.input_names().to_vec();
-    let mut table = Table::open(&args.data, &columns).with_context(|| {
-        format!(
-            "{} needs columns {}",
-            args.model.display(),
-            columns.join(", ")
-        )
-    })?;
+    let mut table = Table::open_for(data, &columns, Some(&args.model))?;
     let mut sink = Sink::create(args.out.as_deref())?;
     sink.row(header(&model, args.output, &plan))?;
     let mut row = 0;
@@ -271,5 +277,53 @@ pub fn run(args: PredictArgs) -> Result<()> {
         }
     }
     table.require_rows(row)?;
+    sink.finish()
+}
+
+/// `--images`: one input row per image of an IDX file, its grey levels row-major.
+fn predict_images(args: &PredictArgs, plan: &Plan, model: &Model, path: &Path) -> Result<()> {
+    let images = mdn_experiments::data::idx::read_images(path)?;
+    let pixels = images.pixels_per_image();
+    if pixels != model.input_dim() {
+        bail!(
+            "{}: images of {}x{} = {pixels} pixels, but {} takes {} inputs",
+            path.display(),
+            images.rows,
+            images.cols,
+            args.model.display(),
+            model.input_dim()
+        );
+    }
+    if let mdn::BackboneConfig::Cnn(cnn) = &model.config().backbone
+        && (cnn.height, cnn.width) != (images.rows, images.cols)
+    {
+        bail!(
+            "{}: images of {}x{} pixels, but {} was trained on {}x{} images",
+            path.display(),
+            images.rows,
+            images.cols,
+            args.model.display(),
+            cnn.height,
+            cnn.width
+        );
+    }
+    let mut sink = Sink::create(args.out.as_deref())?;
+    sink.row(header(model, args.output, plan))?;
+    let mut row = 0;
+    for chunk in images.pixels.chunks(PREDICT_CHUNK_ROWS * pixels) {
+        let inputs: Vec<f64> = chunk.iter().map(|&p| f64::from(p)).collect();
+        for mixture in model.predict(&inputs)? {
+            write_rows(
+                &mut sink,
+                model,
+                args.output,
+                plan,
+                row,
+                &mixture,
+                args.seed,
+            )?;
+            row += 1;
+        }
+    }
     sink.finish()
 }

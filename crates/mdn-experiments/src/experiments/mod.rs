@@ -1,5 +1,6 @@
 //! The experiments, one command each.
 
 pub mod common;
+pub mod mnist;
 pub mod robot;
 pub mod toy;
