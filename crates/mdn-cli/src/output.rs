@@ -18,10 +18,9 @@ impl Sink {
         let (inner, target): (Box<dyn Write>, _) = match path {
             None => (Box::new(BufWriter::new(std::io::stdout().lock())), None),
             Some(path) => {
-                let file =
-                    tempfile::NamedTempFile::new_in(parent_dir(path)).with_context(|| {
-                        format!("{}: cannot create the output file", path.display())
-                    })?;
+                let file = mdn::atomic_temp_file(path, ".tmp").with_context(|| {
+                    format!("{}: cannot create the output file", path.display())
+                })?;
                 let (file, temp) = file.into_parts();
                 (
                     Box::new(BufWriter::new(file)),

@@ -61,7 +61,7 @@ pub mod trainer;
 
 pub use activation::Activation;
 pub use backbone::{BackboneConfig, Cnn, CnnConfig, Mlp, MlpConfig};
-pub use container::{FORMAT_VERSION, write_atomically};
+pub use container::{FORMAT_VERSION, atomic_temp_file, write_atomically};
 pub use dataset::Dataset;
 pub use error::{MdnError, ModelFileError, Result};
 pub use head::{MdnHead, MdnHeadConfig, MixtureOutput, Scale};

@@ -1,4 +1,4 @@
-//! Data sets: generated toy and robot-arm data.
+//! Data sets: the generated toy and robot-arm data, and MNIST read from IDX files.
 
 pub mod idx;
 pub mod mnist;

@@ -70,10 +70,7 @@ pub fn save(figure: &impl Figure, dir: &Path, name: &str) -> PlotResult<Vec<Path
 
     let png = dir.join(format!("{name}.png"));
     // plotters picks the image format from the extension, so the temporary file keeps it.
-    let temp = tempfile::Builder::new()
-        .prefix(".figure-")
-        .suffix(".png")
-        .tempfile_in(dir)
+    let temp = mdn::atomic_temp_file(&png, ".png")
         .map_err(|e| io(e, &png))?
         .into_temp_path();
     {
