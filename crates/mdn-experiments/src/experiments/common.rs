@@ -6,6 +6,8 @@ use mdn::{Dataset, History, Model, NetworkConfig, Scores, TrainConfig, Trainer};
 use serde::Serialize;
 
 use crate::error::{ExperimentError, Result};
+use crate::plot::palette::series;
+use crate::plot::panel::{LegendAt, Mark, Panel, PanelGrid, Series};
 
 /// A trained model with its name, test scores and training record.
 pub struct Fitted {
@@ -125,4 +127,64 @@ pub fn prepare_dir(dir: &Path) -> Result<()> {
         path: dir.to_path_buf(),
         source,
     })
+}
+
+/// Train and validation NLL per epoch of each model, one colour per model (train thick,
+/// validation thin). Epochs are also marked with dots when there are few of them. With
+/// `max_span`, the NLL axis shows at most that many nats above the lowest value, so that a
+/// bad first epoch does not flatten the curves that matter.
+pub fn training_figure(
+    title: &str,
+    y_label: &str,
+    models: &[&Fitted],
+    max_span: Option<f64>,
+) -> PanelGrid {
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    let mut epochs = 1.0f64;
+    let few_epochs = models.iter().all(|f| f.history.epochs.len() <= 100);
+    let mut panel = Panel::new(title, "epoch", y_label, (0.0, 1.0), (0.0, 1.0));
+    panel.legend = LegendAt::UpperRight;
+    for (k, fitted) in models.iter().enumerate() {
+        let records = &fitted.history.epochs;
+        let train: Vec<(f64, f64)> = records
+            .iter()
+            .map(|r| (r.epoch as f64, r.train_nll))
+            .collect();
+        let val: Vec<(f64, f64)> = records
+            .iter()
+            .filter_map(|r| r.validation_nll.map(|v| (r.epoch as f64, v)))
+            .collect();
+        for &(e, v) in train.iter().chain(&val) {
+            lo = lo.min(v);
+            hi = hi.max(v);
+            epochs = epochs.max(e);
+        }
+        if few_epochs {
+            let dots = |points: &[(f64, f64)]| Mark::Dots {
+                points: points.to_vec(),
+                radius: 3,
+            };
+            panel = panel
+                .with(Series::new(dots(&train), series(k)))
+                .with(Series::new(dots(&val), series(k)).opacity(0.6));
+        }
+        panel = panel
+            .with(
+                Series::new(Mark::Line(train), series(k))
+                    .width(2)
+                    .label(format!("{} train", fitted.name)),
+            )
+            .with(
+                Series::new(Mark::Line(val), series(k))
+                    .width(1)
+                    .opacity(0.6)
+                    .label(format!("{} validation (thin)", fitted.name)),
+            );
+    }
+    panel.x_range = (0.5, epochs + 0.5);
+    let margin = 0.05 * (hi - lo).max(1e-3);
+    let top = max_span.map_or(hi, |span| hi.min(lo + span));
+    panel.y_range = (lo - margin, top + margin);
+    PanelGrid::single(panel)
 }

@@ -17,11 +17,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Serialize;
 
-use super::common::{self, Fitted, ModelMetrics};
+use super::common::{self, ModelMetrics};
 use crate::data::mnist::{self, Digits, MnistSplit};
 use crate::error::{ExperimentError, Result};
-use crate::plot::palette::series;
-use crate::plot::panel::{LegendAt, Mark, Panel, PanelGrid, Series};
 use crate::plot::{self, Figure, PlotResult, label_style, linspace, tick_style, title_style};
 
 /// Mixture components of the MDN unless `--components` says otherwise.
@@ -361,7 +359,12 @@ pub fn run_with(options: &MnistOptions, mut settings: MnistSettings) -> Result<M
         "mnist_c_ambiguous",
     )?);
     figures.extend(plot::save(
-        &training_figure(&[&mdn, &ls]),
+        &common::training_figure(
+            "Training curves (MNIST)",
+            "NLL (nats per image)",
+            &[&mdn, &ls],
+            None,
+        ),
         &options.out,
         "mnist_d_training",
     )?);
@@ -976,56 +979,4 @@ fn density_figure(test: &Digits, readings: &[Reading], chosen: &[(usize, &str)])
         cells,
         columns: 4,
     }
-}
-
-fn training_figure(models: &[&Fitted]) -> PanelGrid {
-    let mut lo = f64::INFINITY;
-    let mut hi = f64::NEG_INFINITY;
-    let mut epochs = 1.0f64;
-    let mut panel = Panel::new(
-        "Training curves (MNIST)",
-        "epoch",
-        "NLL (nats per image)",
-        (0.0, 1.0),
-        (0.0, 1.0),
-    );
-    panel.legend = LegendAt::UpperRight;
-    for (k, fitted) in models.iter().enumerate() {
-        let records = &fitted.history.epochs;
-        let train: Vec<(f64, f64)> = records
-            .iter()
-            .map(|r| (r.epoch as f64, r.train_nll))
-            .collect();
-        let val: Vec<(f64, f64)> = records
-            .iter()
-            .filter_map(|r| r.validation_nll.map(|v| (r.epoch as f64, v)))
-            .collect();
-        for &(e, v) in train.iter().chain(&val) {
-            lo = lo.min(v);
-            hi = hi.max(v);
-            epochs = epochs.max(e);
-        }
-        let dots = |points: &Vec<(f64, f64)>| Mark::Dots {
-            points: points.clone(),
-            radius: 3,
-        };
-        panel = panel
-            .with(Series::new(dots(&train), series(k)))
-            .with(
-                Series::new(Mark::Line(train), series(k))
-                    .width(2)
-                    .label(format!("{} train", fitted.name)),
-            )
-            .with(Series::new(dots(&val), series(k)).opacity(0.6))
-            .with(
-                Series::new(Mark::Line(val), series(k))
-                    .width(1)
-                    .opacity(0.6)
-                    .label(format!("{} validation (thin)", fitted.name)),
-            );
-    }
-    panel.x_range = (0.5, epochs + 0.5);
-    let margin = 0.05 * (hi - lo).max(1e-3);
-    panel.y_range = (lo - margin, hi + margin);
-    PanelGrid::single(panel)
 }

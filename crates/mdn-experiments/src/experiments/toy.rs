@@ -173,7 +173,12 @@ pub fn run(options: &ToyOptions) -> Result<ToyMetrics> {
         "toy_d_forward",
     )?);
     figures.extend(plot::save(
-        &training_figure(&[&ls, &mdn3, &mdn5]),
+        &common::training_figure(
+            "Training curves (inverse problem)",
+            "NLL (nats per point)",
+            &[&ls, &mdn3, &mdn5],
+            Some(3.0),
+        ),
         &options.out,
         "toy_e_training",
     )?);
@@ -387,50 +392,4 @@ fn forward_figure(data: &mdn::Dataset, ls: &Fitted, mdn: &Fitted) -> Result<Pane
             .label(format!("{}: best component", mdn.name)),
     );
     Ok(PanelGrid::single(panel))
-}
-
-fn training_figure(models: &[&Fitted]) -> PanelGrid {
-    let mut lo = f64::INFINITY;
-    let mut hi = f64::NEG_INFINITY;
-    let mut epochs = 1.0f64;
-    let mut panel = Panel::new(
-        "Training curves (inverse problem)",
-        "epoch",
-        "NLL (nats per point)",
-        (0.0, 1.0),
-        (0.0, 1.0),
-    );
-    panel.legend = LegendAt::UpperRight;
-    for (k, fitted) in models.iter().enumerate() {
-        let records = &fitted.history.epochs;
-        let train: Vec<(f64, f64)> = records
-            .iter()
-            .map(|r| (r.epoch as f64, r.train_nll))
-            .collect();
-        let val: Vec<(f64, f64)> = records
-            .iter()
-            .filter_map(|r| r.validation_nll.map(|v| (r.epoch as f64, v)))
-            .collect();
-        for &(e, v) in train.iter().chain(&val) {
-            lo = lo.min(v);
-            hi = hi.max(v);
-            epochs = epochs.max(e);
-        }
-        panel = panel
-            .with(
-                Series::new(Mark::Line(train), series(k))
-                    .width(2)
-                    .label(format!("{} train", fitted.name)),
-            )
-            .with(
-                Series::new(Mark::Line(val), series(k))
-                    .width(1)
-                    .opacity(0.6)
-                    .label(format!("{} validation", fitted.name)),
-            );
-    }
-    panel.x_range = (0.0, epochs);
-    let margin = 0.05 * (hi - lo).max(1e-3);
-    panel.y_range = (lo - margin, hi.min(lo + 3.0) + margin);
-    PanelGrid::single(panel)
 }
