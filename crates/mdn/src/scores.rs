@@ -69,9 +69,11 @@ impl ScoreAccumulator {
         for (j, &t) in target.iter().enumerate() {
             self.squared_mean[j] += (mean[j] - t).powi(2);
             self.squared_best[j] += (best[j] - t).powi(2);
-            let low = mixture.marginal_quantile(j, 0.05)?;
-            let high = mixture.marginal_quantile(j, 0.95)?;
-            self.covered[j] += usize::from((low..=high).contains(&t));
+            // t lies in [q(0.05), q(0.95)] exactly when F(t) lies in [0.05, 0.95], since the
+            // marginal CDF F is continuous and strictly increasing: one CDF evaluation instead
+            // of two quantile bisections.
+            let level = mixture.marginal_cdf(j, t)?;
+            self.covered[j] += usize::from((0.05..=0.95).contains(&level));
         }
         self.log_lik += log_lik;
         self.n += 1;
@@ -114,6 +116,45 @@ impl ScoreAccumulator {
             coverage_90: self.covered.iter().sum::<usize>() as f64 / (rows * c),
             targets: self.targets,
             per_target,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mdn_mixture::Covariance;
+
+    #[test]
+    fn coverage_counts_targets_between_the_5_and_95_percent_quantiles() {
+        // Two targets: a standard normal (q95 = 1.6449) and a bimodal mixture.
+        let normal =
+            GaussianMixture::new(1, vec![1.0], vec![0.0], Covariance::Isotropic(vec![1.0]))
+                .unwrap();
+        let mut scores = ScoreAccumulator::new(vec!["t".into()]);
+        for t in [0.0, 1.6, -1.6, 1.7, -1.7, 3.0] {
+            scores.add(&normal, &[t]).unwrap();
+        }
+        assert_eq!(scores.finish().coverage_90, 0.5);
+
+        // The CDF test agrees with the quantile interval it replaces.
+        let bimodal = GaussianMixture::new(
+            1,
+            vec![0.3, 0.7],
+            vec![-1.0, 2.0],
+            Covariance::Isotropic(vec![0.2, 0.5]),
+        )
+        .unwrap();
+        let (low, high) = (
+            bimodal.marginal_quantile(0, 0.05).unwrap(),
+            bimodal.marginal_quantile(0, 0.95).unwrap(),
+        );
+        for i in 0..200 {
+            let t = -2.0 + 0.025 * f64::from(i);
+            let mut one = ScoreAccumulator::new(vec!["t".into()]);
+            one.add(&bimodal, &[t]).unwrap();
+            let inside = (low..=high).contains(&t);
+            assert_eq!(one.finish().coverage_90 == 1.0, inside, "t = {t}");
         }
     }
 }

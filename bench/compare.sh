@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# Issue 8's measurements in one sitting: our Burn/Flex workloads beside their PyTorch twins,
+# the W1 batch-scaling table and the W4 CLI table (wall time and peak memory of
+# `mdn predict --output params` and `mdn eval` at 10k, 100k and 1M rows).
+#
+#   bench/compare.sh [--seconds S] [--retries N] [--skip-scaling] [--skip-w4]
+#                    [--rows "10000 100000 1000000"]
+#
+# Prints Markdown tables and keeps them, with the raw timings of both sides, in bench/results/
+# (latest.md, ours.tsv, torch.tsv); bench/plot_ratios.py draws bench/ratios.png from them.
+#
+# PYTHON (default ~/.venvs/mdn-bench/bin/python, else python3) must have the packages of
+# bench/reference/requirements.txt. Timings are only meaningful on an otherwise idle machine:
+# the script refuses to start while an MNIST run is going (FORCE=1 overrides) and prints the
+# load average before and after.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+args="$*"
+seconds=10
+retries=3
+scaling=1
+w4=1
+w4_rows="10000 100000 1000000"
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --seconds) seconds="$2"; shift 2 ;;
+        --retries) retries="$2"; shift 2 ;;
+        --skip-scaling) scaling=0; shift ;;
+        --skip-w4) w4=0; shift ;;
+        --rows) w4_rows="$2"; shift 2 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+done
+
+if [[ -z "${PYTHON:-}" ]]; then
+    if [[ -x "$HOME/.venvs/mdn-bench/bin/python" ]]; then
+        PYTHON="$HOME/.venvs/mdn-bench/bin/python"
+    else
+        PYTHON=python3
+    fi
+fi
+if ! "$PYTHON" -c 'import torch, numpy' 2>/dev/null; then
+    echo "error: $PYTHON cannot import torch and numpy; install bench/reference/requirements.txt" >&2
+    exit 1
+fi
+if [[ "${FORCE:-0}" != 1 ]] && pgrep -af "experiment mnist|mnist_tune" | grep -v "pgrep\|while " >/dev/null; then
+    echo "error: an MNIST run is going; timings beside it are meaningless (FORCE=1 to run anyway)" >&2
+    exit 1
+fi
+
+echo "building (release) ..." >&2
+cargo build --release --quiet -p mdn --example bench_workloads
+cargo build --release --quiet -p mdn-cli --bin mdn
+ours=target/release/examples/bench_workloads
+mdn=target/release/mdn
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/mdn-bench.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+results=bench/results
+mkdir -p "$results"
+exec > >(tee "$results/latest.md")
+
+echo "## Machine"
+echo
+echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
+echo "- rustc: $(rustc --version)"
+echo "- burn: $(sed -n '/^name = "burn"$/{n;s/^version = "\(.*\)"/\1/p}' Cargo.lock)"
+echo "- $("$PYTHON" -c 'import torch, numpy; print(f"torch {torch.__version__}, numpy {numpy.__version__}, torch threads 2")')"
+echo "- load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+
+# CPU seconds the whole machine has spent busy so far (all cores; from /proc/stat).
+busy_seconds() {
+    awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8) / hz; exit }' /proc/stat
+}
+
+# Runs one side's command on one workload and appends its RESULT fields to the file $1,
+# followed by the share of the machine's CPU that other processes used meanwhile (percent):
+# a timing beside a busy neighbour is worthless, so every row says how quiet it was.
+run_side() {
+    local tsv="$1"; shift
+    local before after
+    before=$(busy_seconds)
+    /usr/bin/time -f "%e %U %S" -o "$work/side.time" "$@" >"$work/side.out"
+    after=$(busy_seconds)
+    read -r wall user sys <"$work/side.time"
+    local others
+    others=$(awk -v b="$before" -v a="$after" -v w="$wall" -v u="$user" -v s="$sys" -v n="$(nproc)" \
+        'BEGIN { o = (a - b - u - s) / (w * n) * 100; printf "%.1f", (o < 0 ? 0 : o) }')
+    grep '^RESULT' "$work/side.out" | grep -v 'workload' | sed "s/\$/\t$others/" >>"$tsv"
+}
+
+# Times each workload on our side, then on PyTorch's, one workload at a time. A pair during
+# which other processes took more than 5% of the CPU is timed again after a pause, up to
+# $retries more times; the last attempt is kept (and the table flags it if still noisy).
+run_both() {
+    for workload in "$@"; do
+        local attempt=0
+        while true; do
+            : >"$work/pair-ours.tsv"
+            : >"$work/pair-torch.tsv"
+            run_side "$work/pair-ours.tsv" "$ours" --seconds "$seconds" "$workload"
+            run_side "$work/pair-torch.tsv" "$PYTHON" bench/reference/workloads.py \
+                --seconds "$seconds" "$workload"
+            local noisy
+            noisy=$(cut -f7 "$work/pair-ours.tsv" "$work/pair-torch.tsv" |
+                awk '$1 > 5 { n++ } END { print n + 0 }')
+            if [[ $noisy == 0 || $attempt -ge $retries ]]; then
+                break
+            fi
+            attempt=$((attempt + 1))
+            echo "  $workload: the machine was busy; timing it again in 30 s ($attempt/$retries)" >&2
+            sleep 30
+        done
+        cat "$work/pair-ours.tsv" >>"$work/ours.tsv"
+        cat "$work/pair-torch.tsv" >>"$work/torch.tsv"
+    done
+}
+
+main_workloads=(w1:128 w1:4096 w2:64 w3)
+scaling_workloads=(w1:1280 w1:12800)
+: >"$work/ours.tsv"
+: >"$work/torch.tsv"
+echo "timing W1-W3 (about $(awk -v s="$seconds" 'BEGIN { print int(s * 8 + 30) }') s) ..." >&2
+run_both "${main_workloads[@]}"
+if [[ $scaling == 1 ]]; then
+    echo "timing the W1 scaling batches ..." >&2
+    run_both "${scaling_workloads[@]}"
+fi
+
+cp "$work/ours.tsv" "$work/torch.tsv" "$results/"
+
+"$PYTHON" - "$work/ours.tsv" "$work/torch.tsv" "$scaling" <<'EOF'
+import sys
+
+def load(path):
+    rows = {}
+    for line in open(path):
+        _, name, ms, per_s, rows_per_s, n, others = line.rstrip("\n").split("\t")
+        rows[name] = (float(ms), float(per_s), float(rows_per_s), int(n), float(others))
+    return rows
+
+ours, torch, scaling = load(sys.argv[1]), load(sys.argv[2]), sys.argv[3] == "1"
+labels = {
+    "w1:128": ("W1 toy MDN training step, batch 128", "steps/s", "≥ 4×"),
+    "w1:4096": ("W1 toy MDN training step, batch 4096", "steps/s", "≥ 1.5×"),
+    "w2:64": ("W2 conv MDN training step, batch 64", "steps/s", "≥ 1×"),
+    "w3": ("W3 p(t|x) on a 200×200 grid", "ms", "≤ 0.5× time"),
+}
+print("## W1–W3: ours (Burn 0.22.1, Flex) vs PyTorch, 2 threads")
+print()
+print("| workload | ours | PyTorch | ours/PyTorch | goal | met | others' CPU % (ours, PyTorch) |")
+print("| --- | ---: | ---: | ---: | --- | --- | ---: |")
+for key, (label, unit, goal) in labels.items():
+    o, t = ours[key], torch[key]
+    if unit == "steps/s":
+        ratio = o[1] / t[1]
+        need = {"w1:128": 4.0, "w1:4096": 1.5, "w2:64": 1.0}[key]
+        met = ratio >= need
+        cells = f"{o[1]:,.1f} steps/s ({o[0]:.3f} ms)", f"{t[1]:,.1f} steps/s ({t[0]:.3f} ms)"
+        ratio_text = f"{ratio:.2f}× steps/s"
+    else:
+        ratio = o[0] / t[0]
+        met = ratio <= 0.5
+        cells = f"{o[0]:.3f} ms", f"{t[0]:.3f} ms"
+        ratio_text = f"{ratio:.2f}× time"
+    quiet = f"{o[4]:.1f}, {t[4]:.1f}"
+    print(f"| {label} | {cells[0]} | {cells[1]} | {ratio_text} | {goal} | {'yes' if met else 'no'} | {quiet} |")
+print()
+
+if scaling:
+    epoch = 128_000
+    print(f"## W1 scaling: time per epoch-equivalent ({epoch:,} rows) as the batch grows")
+    print()
+    print("| batch | steps/epoch | ours s/epoch | PyTorch s/epoch | ours/PyTorch time | ours rows/s | PyTorch rows/s | others' CPU % |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for batch in (128, 1280, 4096, 12800):
+        key = f"w1:{batch}"
+        if key not in ours or key not in torch:
+            continue
+        o, t = ours[key], torch[key]
+        steps = epoch / batch
+        so, st = o[0] * steps / 1e3, t[0] * steps / 1e3
+        print(f"| {batch:,} | {steps:,.1f} | {so:.3f} | {st:.3f} | {so / st:.2f}× | {o[2]:,.0f} | {t[2]:,.0f} | {o[4]:.1f}, {t[4]:.1f} |")
+    print()
+
+worst = max(r[4] for side in (ours, torch) for r in side.values())
+print(f"Other processes used at most {worst:.1f}% of the machine's CPU during any timing above.")
+if worst > 5:
+    print(f"**Warning: the machine was not quiet (up to {worst:.0f}% busy with other work); "
+          "these timings are not trustworthy. Rerun on an idle machine.**")
+print()
+EOF
+
+if [[ $w4 == 1 ]]; then
+    echo "W4: generating data and training the model ..." >&2
+    largest=0
+    for n in $w4_rows; do
+        "$mdn" data toy --n "$n" --seed 1 --out "$work/toy-$n.csv"
+        (( n > largest )) && largest=$n
+    done
+    # The W4 model: the default toy MDN (1 → 32 → 32 tanh, m = 5) trained 5 epochs on the
+    # largest file.
+    train_before=$(busy_seconds)
+    /usr/bin/time -v -o "$work/train.time" \
+        "$mdn" train --data "$work/toy-$largest.csv" --inputs x --targets t \
+        --out "$work/toy.mdn" --epochs 5 --quiet
+    train_after=$(busy_seconds)
+    report() { # label, /usr/bin/time -v output, machine busy seconds before and after
+        awk -v label="$1" -v b="$3" -v a="$4" -v n="$(nproc)" -F': ' '
+            /Elapsed \(wall clock\)/ { k = split($2, p, ":"); wall = 0
+                                          for (i = 1; i <= k; i++) wall = wall * 60 + p[i] }
+            /User time \(seconds\)/ { cpu += $2 }
+            /System time \(seconds\)/ { cpu += $2 }
+            /Maximum resident set size/ { rss = $2 / 1024 }
+            END { o = (a - b - cpu) / (wall * n) * 100; if (o < 0) o = 0
+                  printf "| %s | %.2f | %.1f | %.1f |\n", label, wall, rss, o }' "$2"
+    }
+    measure() { # label, then the command; timed again (as W1-W3 are) while others were busy
+        local label="$1"; shift
+        local attempt=0 before after row
+        while true; do
+            before=$(busy_seconds)
+            /usr/bin/time -v -o "$work/cmd.time" "$@" >/dev/null
+            after=$(busy_seconds)
+            row=$(report "$label" "$work/cmd.time" "$before" "$after")
+            # Columns: | label | wall | MB | others % |; commands under 0.5 s are too short
+            # for the jiffy-resolution estimate of the others' share.
+            if awk -F'|' '{ exit !($3 > 0.5 && $5 > 5) }' <<<"$row" && ((attempt < retries)); then
+                attempt=$((attempt + 1))
+                echo "  $label: the machine was busy; timing it again in 30 s" >&2
+                sleep 30
+                continue
+            fi
+            echo "$row"
+            break
+        done
+    }
+    echo "## W4: the CLI on toy CSVs (wall time, peak resident memory from /usr/bin/time -v)"
+    echo
+    echo "| command | wall s | peak MB | others' CPU % |"
+    echo "| --- | ---: | ---: | ---: |"
+    report "mdn train, $largest rows, 5 epochs (the model below)" "$work/train.time" \
+        "$train_before" "$train_after"
+    for n in $w4_rows; do
+        measure "mdn predict --output params, $n rows" \
+            "$mdn" predict --model "$work/toy.mdn" --data "$work/toy-$n.csv" \
+            --output params --out "$work/params-$n.csv"
+        measure "mdn eval, $n rows" "$mdn" eval --model "$work/toy.mdn" --data "$work/toy-$n.csv"
+    done
+    echo
+fi
+echo "- load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "- command: bench/compare.sh${args:+ $args}"

@@ -1,0 +1,211 @@
+//! The workloads of issue 8, built from the crate's public API only, shared by the Criterion
+//! bench (`benches/workloads.rs`) and the timing binary that `bench/compare.sh` runs
+//! (`examples/bench_workloads.rs`). `bench/reference/workloads.py` is the PyTorch twin of
+//! this file: change one, change the other.
+//!
+//! - W1: one training step of the toy MDN (1 → 32 → 32 tanh, m = 5 isotropic, Adam).
+//! - W2: one training step of the conv MDN (the crate's default [`CnnConfig`] on 28 × 28
+//!   inputs, m = 5 isotropic, Adam) at batch 64.
+//! - W3: p(t|x) on a 200 × 200 (x, t) grid for a toy model: the model's forward on 200 x
+//!   values, then the mixture density at 200 t values for each, as the toy experiment's
+//!   density figure does.
+//!
+//! A training step is what `Trainer::train_epoch` does per batch: gather the batch rows into
+//! a tensor, forward, mean NLL, read the loss back to the host (the trainer checks it is
+//! finite), backward, Adam step.
+#![allow(dead_code)]
+
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use mdn::{
+    BackboneConfig, CnnConfig, Dataset, MlpConfig, Model, Network, NetworkConfig, Prediction,
+    TrainConfig, Trainer,
+};
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Adam step size of every training workload (the toy and MNIST experiments' value).
+pub const LEARNING_RATE: f64 = 1e-3;
+/// Mixture components of every workload.
+pub const COMPONENTS: usize = 5;
+/// Side of the W3 grid.
+pub const GRID: usize = 200;
+
+/// `n` points of Bishop's toy problem as (x, t): t ~ U(0,1), x = t + 0.3 sin(2πt) +
+/// U(−0.1, 0.1).
+pub fn toy_points(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let t: f64 = rng.random();
+            let noise: f64 = rng.random_range(-0.1..0.1);
+            (t + 0.3 * (2.0 * std::f64::consts::PI * t).sin() + noise, t)
+        })
+        .unzip()
+}
+
+/// Standardises one column to mean 0, standard deviation 1, as f32.
+fn standardise(values: &[f64]) -> Vec<f32> {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    values.iter().map(|v| ((v - mean) / std) as f32).collect()
+}
+
+/// The toy MDN: 1 → 32 → 32 tanh, m = 5 isotropic components, σ floor 1e-3.
+pub fn toy_network() -> NetworkConfig {
+    let backbone = BackboneConfig::Mlp(MlpConfig::new(1, vec![32, 32]));
+    NetworkConfig::mdn(backbone, 1, COMPONENTS)
+}
+
+/// The conv MDN: the crate's default CNN on 28 × 28 images (conv 5×5 16 → pool → conv 5×5
+/// 32 → pool → dense 128, relu), m = 5 isotropic components, σ floor 1e-3.
+pub fn conv_network() -> NetworkConfig {
+    let backbone = BackboneConfig::Cnn(CnnConfig::new(28, 28));
+    NetworkConfig::mdn(backbone, 1, COMPONENTS)
+}
+
+/// Adam as the trainer builds it (PyTorch's ε, no weight decay, no clipping).
+fn adam() -> ModuleOptimizer {
+    AdamConfig::new().with_epsilon(1e-8).init()
+}
+
+/// One workload of repeated training steps over a pool of standardised rows, visited in a
+/// shuffled order as the trainer does.
+pub struct TrainStep {
+    network: Network,
+    optimizer: ModuleOptimizer,
+    x: Vec<f32>,
+    t: Vec<f32>,
+    input_dim: usize,
+    order: Vec<usize>,
+    cursor: usize,
+    batch: usize,
+    device: Device,
+}
+
+impl TrainStep {
+    /// W1: the toy MDN at `batch` rows per step.
+    pub fn toy(batch: usize) -> Self {
+        let rows = (4 * batch).max(8192);
+        let (x, t) = toy_points(rows, 1);
+        Self::new(&toy_network(), standardise(&x), standardise(&t), 1, batch)
+    }
+
+    /// W2: the conv MDN at `batch` images per step, on synthetic 28 × 28 images (timing does
+    /// not depend on the pixel values) with a digit-like target in 0..=9.
+    pub fn conv(batch: usize) -> Self {
+        let rows = 8 * batch;
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let pixels: Vec<f64> = (0..rows * 784).map(|_| rng.random::<f64>()).collect();
+        let digits: Vec<f64> = (0..rows)
+            .map(|_| f64::from(rng.random_range(0..10u8)))
+            .collect();
+        let x = standardise(&pixels); // one global scale for all pixels, as the trainer does
+        Self::new(&conv_network(), x, standardise(&digits), 784, batch)
+    }
+
+    fn new(config: &NetworkConfig, x: Vec<f32>, t: Vec<f32>, d: usize, batch: usize) -> Self {
+        let device = mdn::cpu().autodiff();
+        let network = config.init(&device, 0).expect("a valid network");
+        let mut order: Vec<usize> = (0..t.len()).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(3));
+        Self {
+            network,
+            optimizer: adam(),
+            x,
+            t,
+            input_dim: d,
+            order,
+            cursor: 0,
+            batch,
+            device,
+        }
+    }
+
+    /// Rows per step.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// One training step; returns the batch loss.
+    pub fn step(&mut self) -> f64 {
+        if self.cursor + self.batch > self.order.len() {
+            self.cursor = 0;
+        }
+        let rows = &self.order[self.cursor..self.cursor + self.batch];
+        self.cursor += self.batch;
+        let d = self.input_dim;
+        let mut xs = Vec::with_capacity(rows.len() * d);
+        let mut ts = Vec::with_capacity(rows.len());
+        for &r in rows {
+            xs.extend_from_slice(&self.x[r * d..(r + 1) * d]);
+            ts.push(self.t[r]);
+        }
+        let x = Tensor::<2>::from_data(TensorData::new(xs, [rows.len(), d]), &self.device);
+        let t = Tensor::<2>::from_data(TensorData::new(ts, [rows.len(), 1]), &self.device);
+        let loss = match self.network.forward(x) {
+            Prediction::Mixture(mixture) => mixture.nll(t),
+            Prediction::Point(_) => unreachable!("the workloads are MDNs"),
+        };
+        let value = f64::from(loss.clone().into_scalar::<f32>());
+        let grads = GradientsParams::from_grads(loss.backward(), &self.network);
+        let network = self.network.clone();
+        self.network = self.optimizer.step(LEARNING_RATE, network, grads);
+        value
+    }
+}
+
+/// W3: a toy model and the 200 × 200 grid it is evaluated on.
+pub struct DensityGrid {
+    model: Model,
+    xs: Vec<f64>,
+    ts: Vec<f64>,
+}
+
+/// `n` evenly spaced values from `start` to `end` inclusive.
+fn linspace(start: f64, end: f64, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| start + (end - start) * i as f64 / (n - 1) as f64)
+        .collect()
+}
+
+impl DensityGrid {
+    /// Trains the toy MDN briefly (the grid's cost does not depend on how well) through the
+    /// public trainer, which is the only public way to get a [`Model`] without a file.
+    pub fn new() -> Self {
+        let (x, t) = toy_points(1000, 4);
+        let data = Dataset::new(x, 1, t, 1).expect("valid toy data");
+        let config = TrainConfig {
+            epochs: 2,
+            learning_rate: LEARNING_RATE,
+            ..TrainConfig::default()
+        };
+        let trained = Trainer::new(config)
+            .with_progress(false)
+            .fit(&toy_network(), &data)
+            .expect("toy training");
+        Self {
+            model: trained.model,
+            // The toy experiment's plot ranges.
+            xs: linspace(-0.1, 1.1, GRID),
+            ts: linspace(-0.1, 1.1, GRID),
+        }
+    }
+
+    /// p(t|x) at every grid point, x-major.
+    pub fn evaluate(&self) -> Vec<f64> {
+        let mixtures = self.model.predict(&self.xs).expect("prediction");
+        mixtures
+            .iter()
+            .flat_map(|m| self.ts.iter().map(move |&t| m.prob(&[t])))
+            .collect()
+    }
+}
+
+impl Default for DensityGrid {
+    fn default() -> Self {
+        Self::new()
+    }
+}
