@@ -4,6 +4,7 @@
 mod checkpoint;
 mod config;
 mod history;
+mod pass;
 mod progress;
 
 pub use config::TrainConfig;
@@ -27,6 +28,7 @@ use crate::error::{MdnError, Result};
 use crate::model::{Model, ModelMeta};
 use crate::network::{Network, NetworkConfig, Prediction};
 use crate::normalize::Standardizer;
+use pass::{PassTotals, gaussian_nll, pass_totals, residual_std};
 
 use checkpoint::{Checkpoint, RunProgress};
 use progress::EpochBar;
@@ -128,29 +130,6 @@ struct State {
     optimizer: ModuleOptimizer,
     best: Network,
     progress: RunProgress,
-}
-
-/// Loss sums of one pass, in standardised units.
-#[derive(Default)]
-struct PassTotals {
-    /// Σ over rows of the per-row loss (NLL for an MDN, mean squared error over the target
-    /// dimensions for least squares).
-    loss: f64,
-    /// Σ over rows of the negative log-likelihood.
-    nll: f64,
-    /// Σ squared residual per target dimension: `Some` for least squares only.
-    squared: Option<Vec<f64>>,
-    rows: usize,
-}
-
-impl PassTotals {
-    fn mean_loss(&self) -> f64 {
-        self.loss / self.rows as f64
-    }
-
-    fn mean_nll(&self) -> f64 {
-        self.nll / self.rows as f64
-    }
 }
 
 /// A non-finite loss met in a training step or validation pass.
@@ -540,71 +519,4 @@ fn gather(values: &[f32], width: usize, rows: &[usize], device: &Device) -> Tens
         batch.extend_from_slice(&values[r * width..(r + 1) * width]);
     }
     Tensor::from_data(TensorData::new(batch, [rows.len(), width]), device)
-}
-
-/// Per-dimension standard deviation of least-squares residuals (floored so that a perfect
-/// fit still has a density).
-fn residual_std(totals: &PassTotals) -> Vec<f64> {
-    let squared = totals.squared.as_deref().unwrap_or(&[]);
-    squared
-        .iter()
-        .map(|s| (s / totals.rows.max(1) as f64).sqrt().max(1e-6))
-        .collect()
-}
-
-/// Mean Gaussian NLL per row of least-squares residuals with per-dimension σ (standardised
-/// units).
-fn gaussian_nll(totals: &PassTotals, sigma: &[f64]) -> f64 {
-    let n = totals.rows as f64;
-    let squared = totals.squared.as_deref().unwrap_or(&[]);
-    squared
-        .iter()
-        .zip(sigma)
-        .map(|(s, sd)| 0.5 * (2.0 * std::f64::consts::PI * sd * sd).ln() + 0.5 * s / n / (sd * sd))
-        .sum()
-}
-
-/// Loss totals of an inference-mode network over standardised `(inputs, targets)` rows, in
-/// chunks. Least-squares NLL needs the residual σ; without it only the loss is computed.
-fn pass_totals(
-    network: &Network,
-    (x, t): (&[f32], &[f32]),
-    data: &Prepared,
-    device: &Device,
-    residual: Option<&[f64]>,
-) -> PassTotals {
-    let (d, c) = (data.input_dim, data.target_dim);
-    let rows = t.len() / c;
-    let mut totals = PassTotals {
-        rows,
-        ..Default::default()
-    };
-    let chunk = crate::model::PREDICT_CHUNK_ROWS;
-    for start in (0..rows).step_by(chunk) {
-        let end = (start + chunk).min(rows);
-        let xs = TensorData::new(x[start * d..end * d].to_vec(), [end - start, d]);
-        let ts = TensorData::new(t[start * c..end * c].to_vec(), [end - start, c]);
-        let ts = Tensor::<2>::from_data(ts, device);
-        match network.forward(Tensor::from_data(xs, device)) {
-            Prediction::Mixture(mixture) => {
-                let log_lik = mixture.log_likelihood(ts).sum().into_scalar::<f32>();
-                totals.nll -= f64::from(log_lik);
-            }
-            Prediction::Point(mean) => {
-                let per_dim = (mean - ts).powi_scalar(2).sum_dim(0).into_data();
-                let squared = totals.squared.get_or_insert_with(|| vec![0.0; c]);
-                for (acc, v) in squared.iter_mut().zip(per_dim.iter::<f64>()) {
-                    *acc += v;
-                }
-            }
-        }
-    }
-    match &totals.squared {
-        Some(squared) => {
-            totals.loss = squared.iter().sum::<f64>() / c as f64;
-            totals.nll = residual.map_or(f64::NAN, |r| gaussian_nll(&totals, r) * rows as f64);
-        }
-        None => totals.loss = totals.nll,
-    }
-    totals
 }
