@@ -1,0 +1,24 @@
+//! Hand-written CPU kernels for mixture density networks.
+//!
+//! The `mdn` crate trains and queries its networks through Burn; on the CPU, for the
+//! architectures it builds (an MLP or a small CNN, followed by a mixture density head or a
+//! least-squares layer), it hands the work to this crate instead, which does the same
+//! arithmetic without a tensor framework:
+//!
+//! - matrix products through `gemm` ([`matmul`]), the crate's only `unsafe` code;
+//! - the mixture head and its loss fused into one pass over the batch, forward and backward,
+//!   with the head's outputs laid out feature-major so that every step is a vectorised loop;
+//! - elementwise maths written to auto-vectorise ([`math`]) inside run-time SIMD dispatch
+//!   ([`simd::vectorized`]);
+//! - batches split into shards whose gradients are computed on rayon's threads and summed in
+//!   a fixed order, so results do not depend on the number of threads.
+//!
+//! Everything is f32, as Burn's Flex backend is; `mdn`'s tests check that both give the same
+//! losses and gradients to f32 tolerance.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod conv;
+pub mod math;
+pub mod matmul;
+pub mod simd;

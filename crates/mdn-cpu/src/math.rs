@@ -1,0 +1,1 @@
+//! Vectorisable f32 maths (being written).
