@@ -6,19 +6,39 @@
 //! arithmetic without a tensor framework:
 //!
 //! - matrix products through `gemm` ([`matmul`]), the crate's only `unsafe` code;
-//! - the mixture head and its loss fused into one pass over the batch, forward and backward,
-//!   with the head's outputs laid out feature-major so that every step is a vectorised loop;
+//! - the mixture head and its loss fused into one pass over the batch, forward and backward
+//!   ([`head`]), with the head's outputs laid out feature-major so that every step is a
+//!   vectorised loop;
 //! - elementwise maths written to auto-vectorise ([`math`]) inside run-time SIMD dispatch
 //!   ([`simd::vectorized`]);
+//! - convolutions as im2col + GEMM on NHWC images ([`conv`]);
 //! - batches split into shards whose gradients are computed on rayon's threads and summed in
-//!   a fixed order, so results do not depend on the number of threads.
+//!   a fixed order ([`network::shard_ranges`]), so results do not depend on the number of
+//!   threads;
+//! - Adam exactly as Burn arranges it ([`Adam`]).
 //!
 //! Everything is f32, as Burn's Flex backend is; `mdn`'s tests check that both give the same
-//! losses and gradients to f32 tolerance.
+//! losses and gradients to f32 tolerance. Parameters are one flat vector in Burn's tensor
+//! layouts ([`Architecture::tensor_shapes`]), so they move between the two without
+//! reordering.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod adam;
+mod arch;
 pub mod conv;
+mod error;
+pub mod head;
+mod layers;
 pub mod math;
 pub mod matmul;
+pub mod network;
+mod session;
 pub mod simd;
+
+pub use adam::{Adam, AdamConfig, AdamState};
+pub use arch::{Activation, Architecture, Backbone, Covariance, Head, Layout, TensorShape};
+pub use error::{CpuError, Result};
+pub use head::{HeadOutput, LossSums, MixtureParams};
+pub use network::{Network, Workspace};
+pub use session::Session;

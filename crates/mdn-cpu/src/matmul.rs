@@ -30,7 +30,11 @@ fn fits(len: usize, rows: usize, cols: usize, row_stride: usize, col_stride: usi
     }
     (rows - 1)
         .checked_mul(row_stride)
-        .and_then(|r| (cols - 1).checked_mul(col_stride).and_then(|c| r.checked_add(c)))
+        .and_then(|r| {
+            (cols - 1)
+                .checked_mul(col_stride)
+                .and_then(|c| r.checked_add(c))
+        })
         .is_some_and(|last| last < len)
 }
 
@@ -39,13 +43,25 @@ impl<'a> MatRef<'a> {
     ///
     /// # Panics
     /// If the view reaches past the end of `data`.
-    pub fn new(data: &'a [f32], rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> Self {
+    pub fn new(
+        data: &'a [f32],
+        rows: usize,
+        cols: usize,
+        row_stride: usize,
+        col_stride: usize,
+    ) -> Self {
         assert!(
             fits(data.len(), rows, cols, row_stride, col_stride),
             "a {rows}x{cols} view with strides ({row_stride}, {col_stride}) does not fit in {} elements",
             data.len()
         );
-        Self { data, rows, cols, row_stride, col_stride }
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride,
+            col_stride,
+        }
     }
 
     /// A row-major `rows × cols` matrix.
@@ -102,7 +118,13 @@ impl<'a> MatMut<'a> {
             || col_stride > 0 && row_stride >= cols * col_stride
             || row_stride > 0 && col_stride >= rows * row_stride;
         assert!(distinct, "the elements of a writable view must not overlap");
-        Self { data, rows, cols, row_stride, col_stride }
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride,
+            col_stride,
+        }
     }
 
     /// A row-major `rows × cols` matrix.
@@ -133,8 +155,16 @@ impl<'a> MatMut<'a> {
 /// # Panics
 /// If the shapes do not agree.
 pub fn matmul(dst: MatMut<'_>, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool) {
-    assert_eq!(a.cols, b.rows, "inner dimensions differ: {}x{} · {}x{}", a.rows, a.cols, b.rows, b.cols);
-    assert_eq!((dst.rows, dst.cols), (a.rows, b.cols), "the destination has the wrong shape");
+    assert_eq!(
+        a.cols, b.rows,
+        "inner dimensions differ: {}x{} · {}x{}",
+        a.rows, a.cols, b.rows, b.cols
+    );
+    assert_eq!(
+        (dst.rows, dst.cols),
+        (a.rows, b.cols),
+        "the destination has the wrong shape"
+    );
     let (m, n, k) = (a.rows, b.cols, a.cols);
     if m == 0 || n == 0 {
         return;
@@ -202,13 +232,22 @@ mod tests {
 
     fn values(n: usize, seed: u32) -> Vec<f32> {
         (0..n)
-            .map(|i| ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) % 1000) as f32 / 500.0 - 1.0)
+            .map(|i| {
+                ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) % 1000) as f32 / 500.0
+                    - 1.0
+            })
             .collect()
     }
 
     #[test]
     fn agrees_with_the_triple_loop_for_every_layout() {
-        for &(m, k, n) in &[(1, 1, 1), (3, 5, 2), (17, 33, 9), (128, 32, 15), (4, 400, 32)] {
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (3, 5, 2),
+            (17, 33, 9),
+            (128, 32, 15),
+            (4, 400, 32),
+        ] {
             let a_data = values(m * k, 1);
             let b_data = values(k * n, 2);
             for transpose_a in [false, true] {
@@ -235,8 +274,13 @@ mod tests {
                             matmul(view, a, b, accumulate);
                             for r in 0..m {
                                 for c in 0..n {
-                                    let got = if col_major_dst { dst[c * m + r] } else { dst[r * n + c] };
-                                    let want = expected[r * n + c] + if accumulate { 1.0 } else { 0.0 };
+                                    let got = if col_major_dst {
+                                        dst[c * m + r]
+                                    } else {
+                                        dst[r * n + c]
+                                    };
+                                    let want =
+                                        expected[r * n + c] + if accumulate { 1.0 } else { 0.0 };
                                     assert!(
                                         (f64::from(got) - want).abs() < 1e-4 * (1.0 + want.abs()),
                                         "{m}x{k}x{n} ta={transpose_a} tb={transpose_b} \
@@ -254,9 +298,19 @@ mod tests {
     #[test]
     fn an_empty_inner_dimension_gives_zeros_or_keeps_the_destination() {
         let mut dst = vec![3.0f32; 6];
-        matmul(MatMut::row_major(&mut dst, 2, 3), MatRef::row_major(&[], 2, 0), MatRef::row_major(&[], 0, 3), true);
+        matmul(
+            MatMut::row_major(&mut dst, 2, 3),
+            MatRef::row_major(&[], 2, 0),
+            MatRef::row_major(&[], 0, 3),
+            true,
+        );
         assert_eq!(dst, vec![3.0; 6]);
-        matmul(MatMut::row_major(&mut dst, 2, 3), MatRef::row_major(&[], 2, 0), MatRef::row_major(&[], 0, 3), false);
+        matmul(
+            MatMut::row_major(&mut dst, 2, 3),
+            MatRef::row_major(&[], 2, 0),
+            MatRef::row_major(&[], 0, 3),
+            false,
+        );
         assert_eq!(dst, vec![0.0; 6]);
     }
 
@@ -279,6 +333,11 @@ mod tests {
     fn mismatched_shapes_are_refused() {
         let (a, b) = ([0.0f32; 6], [0.0f32; 6]);
         let mut dst = [0.0f32; 4];
-        matmul(MatMut::row_major(&mut dst, 2, 2), MatRef::row_major(&a, 2, 3), MatRef::row_major(&b, 2, 3), false);
+        matmul(
+            MatMut::row_major(&mut dst, 2, 2),
+            MatRef::row_major(&a, 2, 3),
+            MatRef::row_major(&b, 2, 3),
+            false,
+        );
     }
 }

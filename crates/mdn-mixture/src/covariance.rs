@@ -106,6 +106,56 @@ pub(crate) fn cholesky(a: &[f64], c: usize) -> Result<Vec<f64>, String> {
     Ok(l)
 }
 
+/// Division by σ as a multiplication by 1/σ, which vectorises several times faster. The
+/// scalar and the batched densities both divide this way, so that they compute the same
+/// Mahalanobis distances to the last bit.
+#[derive(Clone, Copy)]
+pub(crate) struct InverseScale {
+    /// 1, or 2⁶⁴ for a subnormal σ, whose reciprocal would overflow: d and σ are then both
+    /// scaled by 2⁶⁴ (exactly) first.
+    pre: f64,
+    inverse: f64,
+}
+
+impl InverseScale {
+    pub(crate) fn new(sigma: f64) -> Self {
+        const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+        if sigma < f64::MIN_POSITIVE {
+            Self {
+                pre: TWO_POW_64,
+                inverse: 1.0 / (sigma * TWO_POW_64),
+            }
+        } else {
+            Self {
+                pre: 1.0,
+                inverse: 1.0 / sigma,
+            }
+        }
+    }
+
+    /// d / σ.
+    #[inline(always)]
+    pub(crate) fn apply(self, d: f64) -> f64 {
+        (d * self.pre) * self.inverse
+    }
+}
+
+/// Up to this many dimensions, [`Scales::mahalanobis_sq`] keeps its forward-substitution
+/// scratch on the stack: the scalar density is evaluated once per row over millions of rows.
+const STACK_DIM: usize = 16;
+
+/// ‖z‖² where L z = d, for one lower-triangular row-major factor L, with `z` as scratch.
+fn forward_substitution_sq(l: &[f64], d: impl Iterator<Item = f64>, z: &mut [f64]) -> f64 {
+    let c = z.len();
+    let mut total = 0.0;
+    for (j, dj) in d.enumerate() {
+        let dot: f64 = (0..j).map(|k| l[j * c + k] * z[k]).sum();
+        z[j] = InverseScale::new(l[j * c + j]).apply(dj - dot);
+        total += z[j] * z[j];
+    }
+    total
+}
+
 impl Scales {
     pub(crate) fn new(covariance: Covariance, m: usize, c: usize) -> Result<Self, MixtureError> {
         let (kind, values) = match covariance {
@@ -178,7 +228,7 @@ impl Scales {
     }
 
     /// L_jj of component i.
-    fn diagonal(&self, i: usize, j: usize) -> f64 {
+    pub(crate) fn diagonal(&self, i: usize, j: usize) -> f64 {
         let c = self.dim;
         match self.kind {
             CovarianceKind::Isotropic => self.values[i],
@@ -203,30 +253,28 @@ impl Scales {
         self.log_det_half[i]
     }
 
-    /// Squared Mahalanobis distance ‖L_i⁻¹ d‖² of a difference d = t − μ_i, by forward
-    /// substitution (no inverse is formed).
-    pub(crate) fn mahalanobis_sq(&self, i: usize, d: &[f64]) -> f64 {
+    /// Squared Mahalanobis distance ‖L_i⁻¹ (t − μ)‖² of a target from a mean, by forward
+    /// substitution (no inverse is formed). Allocates nothing up to [`STACK_DIM`] dimensions.
+    pub(crate) fn mahalanobis_sq(&self, i: usize, t: &[f64], mean: &[f64]) -> f64 {
         let c = self.dim;
+        let differences = t.iter().zip(mean).map(|(t, m)| t - m);
         match self.kind {
             CovarianceKind::Isotropic => {
-                let s = self.values[i];
-                d.iter().map(|v| (v / s).powi(2)).sum()
+                let inverse = InverseScale::new(self.values[i]);
+                differences.map(|v| inverse.apply(v)).map(|z| z * z).sum()
             }
-            CovarianceKind::Diagonal => d
-                .iter()
+            CovarianceKind::Diagonal => differences
                 .zip(&self.values[i * c..(i + 1) * c])
-                .map(|(v, s)| (v / s).powi(2))
+                .map(|(v, &s)| InverseScale::new(s).apply(v))
+                .map(|z| z * z)
                 .sum(),
             CovarianceKind::Full => {
                 let l = &self.values[i * c * c..(i + 1) * c * c];
-                let mut z = vec![0.0; c];
-                let mut total = 0.0;
-                for j in 0..c {
-                    let dot: f64 = (0..j).map(|k| l[j * c + k] * z[k]).sum();
-                    z[j] = (d[j] - dot) / l[j * c + j];
-                    total += z[j] * z[j];
+                if c <= STACK_DIM {
+                    forward_substitution_sq(l, differences, &mut [0.0; STACK_DIM][..c])
+                } else {
+                    forward_substitution_sq(l, differences, &mut vec![0.0; c])
                 }
-                total
             }
         }
     }

@@ -4,7 +4,10 @@
 //! produced mixing coefficients, means and scales for an input x, a [`GaussianMixture`]
 //! answers every question about p(t|x) — its log density (via logsumexp), the conditional mean
 //! and covariance, the most probable branch ([`GaussianMixture::best_mean`]), the true modes,
-//! samples at a temperature, and marginal CDFs and quantiles.
+//! samples at a temperature, and marginal CDFs and quantiles. For many targets at once (a
+//! density grid, a data set), [`GaussianMixture::prob_batch`] and
+//! [`GaussianMixture::log_prob_batch`] evaluate a whole row-major array in vectorised blocks,
+//! several times faster than one call per target.
 //!
 //! ```
 //! use mdn_mixture::{Covariance, GaussianMixture, Temperature};
@@ -26,12 +29,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod batch;
 mod covariance;
 mod error;
 mod marginal;
 mod mixture;
 mod modes;
 mod sampling;
+mod vexp;
 
 pub use covariance::{Covariance, CovarianceKind};
 pub use error::MixtureError;

@@ -7,6 +7,10 @@ use crate::logsumexp;
 /// ½ ln(2π).
 const HALF_LN_TWO_PI: f64 = 0.918_938_533_204_672_8;
 
+/// Up to this many components, [`GaussianMixture::log_prob`] keeps the per-component log
+/// densities on the stack rather than allocating them.
+const STACK_COMPONENTS: usize = 16;
+
 /// How far from 1 the weights given to [`GaussianMixture::new`] may sum.
 pub const WEIGHT_SUM_TOLERANCE: f64 = 1e-6;
 
@@ -178,6 +182,60 @@ impl GaussianMixture {
     /// # Panics
     /// If `t` does not have [`dim`](Self::dim) values.
     pub fn component_log_densities(&self, t: &[f64]) -> Vec<f64> {
+        self.check_target(t);
+        (0..self.n_components())
+            .map(|k| self.component_log_density(k, t))
+            .collect()
+    }
+
+    /// log N(t; μ_k, Σ_k) of one component, for a target of the right length.
+    fn component_log_density(&self, k: usize, t: &[f64]) -> f64 {
+        -0.5 * self.scales.mahalanobis_sq(k, t, self.component_mean(k))
+            - self.scales.log_det_half(k)
+            - self.dim as f64 * HALF_LN_TWO_PI
+    }
+
+    /// log α_k − ½ log |Σ_k| − (c/2) ln 2π: the joint log density of component k at its mean.
+    pub(crate) fn log_normaliser(&self, k: usize) -> f64 {
+        (self.log_weights[k] - self.scales.log_det_half(k)) - self.dim as f64 * HALF_LN_TWO_PI
+    }
+
+    /// log p(t), by logsumexp over components.
+    ///
+    /// Allocates nothing for up to 16 components and 16 dimensions: it is called once per
+    /// row when a model is evaluated on a data set.
+    ///
+    /// # Panics
+    /// If `t` does not have [`dim`](Self::dim) values.
+    pub fn log_prob(&self, t: &[f64]) -> f64 {
+        let m = self.n_components();
+        if m <= STACK_COMPONENTS {
+            let joint = &mut [0.0; STACK_COMPONENTS][..m];
+            self.joint_log_densities(t, joint);
+            logsumexp(joint)
+        } else {
+            let joint = &mut vec![0.0; m];
+            self.joint_log_densities(t, joint);
+            logsumexp(joint)
+        }
+    }
+
+    /// Writes log α_k + log N(t; μ_k, Σ_k) for every component k into `joint`.
+    ///
+    /// # Panics
+    /// If `t` does not have [`dim`](Self::dim) values.
+    fn joint_log_densities(&self, t: &[f64], joint: &mut [f64]) {
+        self.check_target(t);
+        // Rounded exactly as the batched densities round them (see `batch`), so that both
+        // agree to the last bit on the terms and differ only in their exponentials.
+        for (k, j) in joint.iter_mut().enumerate() {
+            let mahalanobis_sq = self.scales.mahalanobis_sq(k, t, self.component_mean(k));
+            *j = self.log_normaliser(k) - 0.5 * mahalanobis_sq;
+        }
+    }
+
+    /// Panics unless `t` has [`dim`](Self::dim) values.
+    fn check_target(&self, t: &[f64]) {
         assert_eq!(
             t.len(),
             self.dim,
@@ -185,38 +243,10 @@ impl GaussianMixture {
             t.len(),
             self.dim
         );
-        let c = self.dim;
-        let mut d = vec![0.0; c];
-        (0..self.n_components())
-            .map(|k| {
-                for (j, dj) in d.iter_mut().enumerate() {
-                    *dj = t[j] - self.means[k * c + j];
-                }
-                -0.5 * self.scales.mahalanobis_sq(k, &d)
-                    - self.scales.log_det_half(k)
-                    - c as f64 * HALF_LN_TWO_PI
-            })
-            .collect()
-    }
-
-    /// log p(t), by logsumexp over components.
-    ///
-    /// # Panics
-    /// If `t` does not have [`dim`](Self::dim) values.
-    pub fn log_prob(&self, t: &[f64]) -> f64 {
-        logsumexp(&self.joint_log_densities(t))
-    }
-
-    /// log α_k + log N(t; μ_k, Σ_k) for every component k.
-    fn joint_log_densities(&self, t: &[f64]) -> Vec<f64> {
-        let mut joint = self.component_log_densities(t);
-        for (j, w) in joint.iter_mut().zip(&self.log_weights) {
-            *j += w;
-        }
-        joint
     }
 
     /// p(t). Underflows to 0 far from every component: use [`log_prob`](Self::log_prob) there.
+    /// For many targets at once, [`prob_batch`](Self::prob_batch) is several times faster.
     pub fn prob(&self, t: &[f64]) -> f64 {
         self.log_prob(t).exp()
     }
@@ -224,12 +254,16 @@ impl GaussianMixture {
     /// Posterior probability of each component given t: α_k N(t; μ_k, Σ_k) / p(t).
     /// Computed in log space, so it is defined even where p(t) underflows.
     pub fn responsibilities(&self, t: &[f64]) -> Vec<f64> {
-        let joint = self.joint_log_densities(t);
-        let total = logsumexp(&joint);
-        joint.iter().map(|j| (j - total).exp()).collect()
+        let mut r = vec![0.0; self.n_components()];
+        self.joint_log_densities(t, &mut r);
+        let total = logsumexp(&r);
+        for v in &mut r {
+            *v = (*v - total).exp();
+        }
+        r
     }
 
-    /// The conditional mean E[t] = Σ_i α_i μ_i (what a least-squares network estimates).
+    /// The conditional mean E\[t\] = Σ_i α_i μ_i (what a least-squares network estimates).
     pub fn mean(&self) -> Vec<f64> {
         let mut mean = vec![0.0; self.dim];
         for (k, w) in self.weights().iter().enumerate() {
@@ -241,7 +275,7 @@ impl GaussianMixture {
     }
 
     /// The covariance of t (law of total variance):
-    /// Σ_i α_i (Σ_i + μ_i μ_iᵀ) − E[t] E[t]ᵀ, a row-major c×c matrix.
+    /// Σ_i α_i (Σ_i + μ_i μ_iᵀ) − E\[t\] E\[t\]ᵀ, a row-major c×c matrix.
     pub fn covariance(&self) -> Vec<f64> {
         let c = self.dim;
         let mean = self.mean();

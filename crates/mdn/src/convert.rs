@@ -47,6 +47,50 @@ impl HostMixtures {
         }
     }
 
+    /// Copies the CPU kernels' predictions for a batch to f64. A least-squares prediction
+    /// becomes one Gaussian per row with per-dimension standard deviations `residual_std`, as
+    /// [`crate::Prediction::into_mixture`] makes it.
+    pub(crate) fn from_cpu(output: mdn_cpu::HeadOutput, residual_std: &[f64]) -> Self {
+        let wide = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
+        match output {
+            mdn_cpu::HeadOutput::Mixture(p) => {
+                let scale = match p.covariance {
+                    mdn_cpu::Covariance::Isotropic => HostScale::Isotropic(wide(p.sigma)),
+                    mdn_cpu::Covariance::Diagonal => HostScale::Diagonal(wide(p.sigma)),
+                    mdn_cpu::Covariance::Full => HostScale::Cholesky {
+                        diagonal: wide(p.sigma),
+                        lower: wide(p.lower),
+                    },
+                };
+                Self {
+                    m: p.components,
+                    c: p.target_dim,
+                    log_alpha: wide(p.log_alpha),
+                    means: wide(p.means),
+                    scale,
+                }
+            }
+            mdn_cpu::HeadOutput::Point(means) => {
+                let c = residual_std.len();
+                let rows = means.len() / c.max(1);
+                Self {
+                    m: 1,
+                    c,
+                    log_alpha: vec![0.0; rows],
+                    means: wide(means),
+                    scale: HostScale::Diagonal(
+                        residual_std
+                            .iter()
+                            .copied()
+                            .cycle()
+                            .take(rows * c)
+                            .collect(),
+                    ),
+                }
+            }
+        }
+    }
+
     /// The mixture of example `row`, mapped back to original target units:
     /// μ ← μ·s + mean and every scale multiplied by the target's standard deviation s_d.
     ///

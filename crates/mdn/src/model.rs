@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::container::Container;
 use crate::convert::HostMixtures;
 use crate::dataset::Dataset;
+use crate::engine::Engine;
 use crate::error::{MdnError, ModelFileError, Result};
+use crate::kernels;
 use crate::network::{Network, NetworkConfig};
 use crate::normalize::Standardizer;
 use crate::scores::{ScoreAccumulator, Scores};
@@ -94,15 +96,47 @@ pub struct Model {
     network: Network,
     meta: ModelMeta,
     device: Device,
+    /// The same weights for the CPU kernels, when they compute the predictions.
+    cpu: Option<mdn_cpu::Network>,
 }
 
 impl Model {
-    /// Wraps a trained network (moved to inference mode on `device`).
+    /// Wraps a trained network (moved to inference mode on `device`); predictions use
+    /// [`Engine::Auto`]'s choice.
     pub(crate) fn new(network: Network, meta: ModelMeta, device: Device) -> Self {
-        Self {
+        let model = Self {
             network: network.valid(),
             meta,
             device,
+            cpu: None,
+        };
+        model
+            .with_engine(Engine::Auto)
+            .expect("the automatic engine always resolves")
+    }
+
+    /// The model computing its predictions with `engine` (by default [`Engine::Auto`]: the
+    /// CPU kernels on the Flex CPU device). Both engines give the same predictions to f32
+    /// rounding.
+    pub fn with_engine(mut self, engine: Engine) -> Result<Self> {
+        self.cpu = match engine.resolve(&self.device, &self.meta.network)? {
+            Engine::Cpu => {
+                let arch = kernels::architecture(&self.meta.network)
+                    .expect("resolve() checked the architecture");
+                let params = kernels::export(&self.network, &arch);
+                Some(mdn_cpu::Network::new(arch, params).expect("the architecture was checked"))
+            }
+            _ => None,
+        };
+        Ok(self)
+    }
+
+    /// The engine computing the predictions: [`Engine::Cpu`] or [`Engine::Burn`].
+    pub fn engine(&self) -> Engine {
+        if self.cpu.is_some() {
+            Engine::Cpu
+        } else {
+            Engine::Burn
         }
     }
 
@@ -232,9 +266,13 @@ impl Model {
 
     fn forward_chunk(&self, chunk: &[f64]) -> HostMixtures {
         let d = self.input_dim();
+        let rows = chunk.len() / d;
         let x = self.meta.input_scaler.transform(chunk);
-        let x = Tensor::<2>::from_data(TensorData::new(x, [chunk.len() / d, d]), &self.device);
         let residual = self.meta.residual_std.as_deref().unwrap_or(&[]);
+        if let Some(cpu) = &self.cpu {
+            return HostMixtures::from_cpu(cpu.predict(&x, rows), residual);
+        }
+        let x = Tensor::<2>::from_data(TensorData::new(x, [rows, d]), &self.device);
         HostMixtures::from_output(self.network.forward(x).into_mixture(residual))
     }
 

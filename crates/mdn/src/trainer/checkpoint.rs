@@ -6,16 +6,20 @@ use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{EpochRecord, History, Prepared, Recovery, State, TrainConfig};
+use super::state::{State, Weights, Which};
+use super::{EpochRecord, History, Prepared, Recovery, TrainConfig};
 use crate::container::Container;
+use crate::engine::Engine;
 use crate::error::{MdnError, ModelFileError, Result};
-use crate::model::{
-    CHECKPOINT_SECTION, MODEL_SECTION, WEIGHTS_SECTION, load_weights, weights_bytes,
-};
+use crate::kernels;
+use crate::model::{CHECKPOINT_SECTION, MODEL_SECTION, WEIGHTS_SECTION, load_weights};
 use crate::network::NetworkConfig;
 
 const BEST_WEIGHTS_SECTION: &str = "best_weights";
+/// Burn's optimizer record (the Burn engine).
 const OPTIMIZER_SECTION: &str = "optimizer";
+/// The CPU engine's Adam state, in [`adam_bytes`]' format.
+const ADAM_SECTION: &str = "adam";
 
 /// The serialisable part of a run's state: counters, learning rate, early-stopping
 /// bookkeeping and history.
@@ -95,12 +99,60 @@ struct CheckpointMeta {
     created_by: String,
 }
 
+/// The optimiser's state in a checkpoint, in the format of the engine that wrote it.
+enum OptimizerBytes {
+    /// Burn's optimizer record.
+    Burn(Vec<u8>),
+    /// The CPU engine's Adam state.
+    Cpu(Vec<u8>),
+}
+
 /// A run's state as stored on disk.
 pub(super) struct Checkpoint {
     meta: CheckpointMeta,
     weights: Vec<u8>,
     best_weights: Vec<u8>,
-    optimizer: Vec<u8>,
+    optimizer: OptimizerBytes,
+}
+
+/// The CPU engine's Adam state as bytes: step count and length (u64 little-endian), then the
+/// first and second moments (f32 little-endian).
+fn adam_bytes(state: &mdn_cpu::AdamState) -> Vec<u8> {
+    let len = state.moment_1.len();
+    let mut bytes = Vec::with_capacity(16 + 8 * len);
+    bytes.extend_from_slice(&state.time.to_le_bytes());
+    bytes.extend_from_slice(&(len as u64).to_le_bytes());
+    for v in state.moment_1.iter().chain(&state.moment_2) {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    bytes
+}
+
+/// Reads [`adam_bytes`]' format for a network of `len` parameters.
+fn adam_state(bytes: &[u8], len: usize) -> std::result::Result<mdn_cpu::AdamState, String> {
+    let word = |i: usize| -> u64 {
+        u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8 bytes"))
+    };
+    if bytes.len() < 16 {
+        return Err("the optimizer state is truncated".into());
+    }
+    let (time, stored) = (word(0), word(1));
+    if stored != len as u64 || bytes.len() != 16 + 8 * len {
+        return Err(format!(
+            "the optimizer state holds {stored} parameters in {} bytes; the network has {len}",
+            bytes.len()
+        ));
+    }
+    let floats: Vec<f32> = bytes[16..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+        .collect();
+    let (moment_1, moment_2) = floats.split_at(len);
+    Ok(mdn_cpu::AdamState {
+        time,
+        moment_1: moment_1.to_vec(),
+        moment_2: moment_2.to_vec(),
+    })
 }
 
 impl Checkpoint {
@@ -118,13 +170,19 @@ impl Checkpoint {
                 progress: state.progress.clone(),
                 created_by: format!("mdn {}", env!("CARGO_PKG_VERSION")),
             },
-            weights: weights_bytes(&state.network),
-            best_weights: weights_bytes(&state.best),
-            optimizer: state
-                .optimizer
-                .into_bytes()
-                .expect("an in-memory optimizer record always serialises")
-                .to_vec(),
+            weights: state.weights_bytes(Which::Current),
+            best_weights: state.weights_bytes(Which::Best),
+            optimizer: match &state.weights {
+                Weights::Burn { optimizer, .. } => OptimizerBytes::Burn(
+                    optimizer
+                        .into_bytes()
+                        .expect("an in-memory optimizer record always serialises")
+                        .to_vec(),
+                ),
+                Weights::Cpu { session, .. } => {
+                    OptimizerBytes::Cpu(adam_bytes(session.optimizer().state()))
+                }
+            },
         }
     }
 
@@ -135,7 +193,10 @@ impl Checkpoint {
         container.push(CHECKPOINT_SECTION, meta);
         container.push(WEIGHTS_SECTION, self.weights.clone());
         container.push(BEST_WEIGHTS_SECTION, self.best_weights.clone());
-        container.push(OPTIMIZER_SECTION, self.optimizer.clone());
+        match &self.optimizer {
+            OptimizerBytes::Burn(bytes) => container.push(OPTIMIZER_SECTION, bytes.clone()),
+            OptimizerBytes::Cpu(bytes) => container.push(ADAM_SECTION, bytes.clone()),
+        }
         container
             .write(path)
             .map_err(|kind| MdnError::file(path, kind))
@@ -154,11 +215,16 @@ impl Checkpoint {
         let section = |name| container.section(name).map(<[u8]>::to_vec).map_err(fail);
         let meta = serde_json::from_slice(&section(CHECKPOINT_SECTION)?)
             .map_err(|e| fail(ModelFileError::Corrupt(format!("checkpoint metadata: {e}"))))?;
+        let optimizer = if container.has_section(ADAM_SECTION) {
+            OptimizerBytes::Cpu(section(ADAM_SECTION)?)
+        } else {
+            OptimizerBytes::Burn(section(OPTIMIZER_SECTION)?)
+        };
         Ok(Self {
             meta,
             weights: section(WEIGHTS_SECTION)?,
             best_weights: section(BEST_WEIGHTS_SECTION)?,
-            optimizer: section(OPTIMIZER_SECTION)?,
+            optimizer,
         })
     }
 
@@ -198,24 +264,61 @@ impl Checkpoint {
         Ok(())
     }
 
-    /// The training state stored in the checkpoint read from `path` (named in errors).
+    /// The training state stored in the checkpoint read from `path` (named in errors), for
+    /// `engine` ([`Engine::Burn`] or [`Engine::Cpu`]) on `device`. A checkpoint continues on
+    /// the engine that wrote it: the two keep Adam's state in different forms.
     pub fn into_state(
         self,
         path: &Path,
+        engine: Engine,
         device: &Device,
-        optimizer: ModuleOptimizer,
+        burn_optimizer: impl FnOnce() -> ModuleOptimizer,
+        cpu_adam: mdn_cpu::AdamConfig,
     ) -> Result<State> {
         let corrupt = |e: ModelFileError| MdnError::file(path, e);
-        let network = self.meta.network.init(device, 0)?;
-        let best = load_weights(network.clone(), &self.best_weights).map_err(corrupt)?;
-        let network = load_weights(network, &self.weights).map_err(corrupt)?;
-        let optimizer = optimizer
-            .from_bytes(burn::tensor::Bytes::from_bytes_vec(self.optimizer))
-            .map_err(|e| corrupt(ModelFileError::Corrupt(format!("optimizer state: {e}"))))?;
+        let wrong_engine = |written: Engine| {
+            Err(MdnError::file(
+                path,
+                ModelFileError::Mismatch(format!(
+                    "cannot resume: the checkpoint was written by the {written} engine and this \
+                     run uses the {engine} engine; resume with --engine {written}"
+                )),
+            ))
+        };
+        let weights = match (self.optimizer, engine) {
+            (OptimizerBytes::Burn(bytes), Engine::Burn) => {
+                let network = self.meta.network.init(&device.clone().autodiff(), 0)?;
+                let best = load_weights(network.clone(), &self.best_weights).map_err(corrupt)?;
+                let network = load_weights(network, &self.weights).map_err(corrupt)?;
+                let optimizer = burn_optimizer()
+                    .from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+                    .map_err(|e| {
+                        corrupt(ModelFileError::Corrupt(format!("optimizer state: {e}")))
+                    })?;
+                Weights::Burn {
+                    network,
+                    optimizer,
+                    best,
+                }
+            }
+            (OptimizerBytes::Cpu(bytes), Engine::Cpu) => {
+                let network = self.meta.network.init(device, 0)?;
+                let best = load_weights(network.clone(), &self.best_weights).map_err(corrupt)?;
+                let network = load_weights(network, &self.weights).map_err(corrupt)?;
+                let arch = kernels::architecture(&self.meta.network)
+                    .expect("the engine was resolved for this architecture");
+                let state = adam_state(&bytes, arch.layout().len())
+                    .map_err(|e| corrupt(ModelFileError::Corrupt(e)))?;
+                let adam = mdn_cpu::Adam::from_state(cpu_adam, state);
+                Weights::cpu_with(&network, &best, arch, |network| {
+                    mdn_cpu::Session::with_optimizer(network, adam)
+                })
+            }
+            (OptimizerBytes::Burn(_), _) => return wrong_engine(Engine::Burn),
+            (OptimizerBytes::Cpu(_), _) => return wrong_engine(Engine::Cpu),
+        };
         Ok(State {
-            network,
-            optimizer,
-            best,
+            weights,
             progress: self.meta.progress,
         })
     }

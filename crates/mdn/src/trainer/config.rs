@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::Engine;
 use crate::error::{MdnError, Result};
 
 /// How to train a network. Every field is checked by [`TrainConfig::check`] before training
@@ -40,6 +41,10 @@ pub struct TrainConfig {
     /// How many times a non-finite loss may be met by rolling back the epoch and halving the
     /// learning rate before training gives up.
     pub max_recoveries: usize,
+    /// Which implementation computes the training steps: the CPU kernels wherever they run
+    /// (the default), or Burn's tensor operations.
+    #[serde(default)]
+    pub engine: Engine,
 }
 
 impl Default for TrainConfig {
@@ -55,6 +60,7 @@ impl Default for TrainConfig {
             seed: 0,
             grad_clip_norm: None,
             max_recoveries: 3,
+            engine: Engine::Auto,
         }
     }
 }

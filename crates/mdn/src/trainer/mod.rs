@@ -1,11 +1,14 @@
 //! Training: mini-batch Adam with a validation split, early stopping, roll-back on non-finite
 //! losses, per-epoch checkpoints and exact resumption.
 
+mod burn_steps;
 mod checkpoint;
 mod config;
+mod cpu_steps;
 mod history;
 mod pass;
 mod progress;
+mod state;
 
 pub use config::TrainConfig;
 pub use history::{EpochRecord, History};
@@ -15,7 +18,7 @@ use std::time::Instant;
 
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -24,11 +27,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::backbone::BackboneConfig;
 use crate::dataset::Dataset;
+use crate::engine::Engine;
 use crate::error::{MdnError, Result};
+use crate::kernels;
 use crate::model::{Model, ModelMeta};
-use crate::network::{Network, NetworkConfig, Prediction};
+use crate::network::NetworkConfig;
 use crate::normalize::Standardizer;
-use pass::{PassTotals, gaussian_nll, pass_totals, residual_std};
+use pass::{PassTotals, residual_std};
+use state::{State, Weights, Which};
 
 use checkpoint::{Checkpoint, RunProgress};
 use progress::EpochBar;
@@ -66,6 +72,14 @@ pub struct TrainingSummary {
     pub recoveries: Vec<Recovery>,
     /// Wall-clock seconds spent training (over all resumed runs).
     pub seconds: f64,
+    /// The implementation that computed the training steps ([`Engine::Burn`] or
+    /// [`Engine::Cpu`]); models written before engines existed were trained by Burn.
+    #[serde(default = "burn_engine")]
+    pub engine: Engine,
+}
+
+fn burn_engine() -> Engine {
+    Engine::Burn
 }
 
 /// The result of [`Trainer::fit`].
@@ -123,15 +137,6 @@ impl Prepared {
     }
 }
 
-/// The evolving state of a run; everything needed to continue it exactly.
-#[derive(Clone)]
-struct State {
-    network: Network,
-    optimizer: ModuleOptimizer,
-    best: Network,
-    progress: RunProgress,
-}
-
 /// A non-finite loss met in a training step or validation pass.
 struct NonFinite;
 
@@ -184,23 +189,25 @@ impl Trainer {
     pub fn fit(&self, network: &NetworkConfig, data: &Dataset) -> Result<Trained> {
         self.config.check()?;
         network.check()?;
+        let engine = self.config.engine.resolve(&self.device, network)?;
         let prepared = self.prepare(network, data)?;
         let train_device = self.device.clone().autodiff();
         let mut state = match &self.resume {
             Some(path) => {
                 let checkpoint = Checkpoint::read(path)?;
                 checkpoint.check_compatible(path, network, &self.config, &prepared)?;
-                checkpoint.into_state(path, &train_device, self.optimizer())?
+                checkpoint.into_state(
+                    path,
+                    engine,
+                    &self.device,
+                    || self.optimizer(),
+                    self.cpu_adam(),
+                )?
             }
-            None => {
-                let fresh = network.init(&train_device, self.config.seed)?;
-                State {
-                    best: fresh.clone(),
-                    network: fresh,
-                    optimizer: self.optimizer(),
-                    progress: RunProgress::new(self.config.learning_rate),
-                }
-            }
+            None => State {
+                weights: self.fresh_weights(engine, network)?,
+                progress: RunProgress::new(self.config.learning_rate),
+            },
         };
 
         let bar = EpochBar::new(self.config.epochs, self.show_progress);
@@ -218,7 +225,7 @@ impl Trainer {
             let outcome = self
                 .train_epoch(&mut state, &prepared, epoch, &train_device)
                 .and_then(|train| {
-                    let val = self.evaluate(&state.network, &prepared, &train)?;
+                    let val = self.evaluate(&state, &prepared, &train)?;
                     Ok((train, val))
                 });
             let (train, val) = match outcome {
@@ -250,7 +257,7 @@ impl Trainer {
                     };
                     // A diverging step can leave inf or NaN in Adam's moment estimates, which
                     // would poison every later step whatever the learning rate: start them anew.
-                    state.optimizer = self.optimizer();
+                    state.reset_optimizer(|| self.optimizer());
                     let redo = state.progress.epochs_done + 1;
                     recoveries.push(Recovery {
                         epoch: redo,
@@ -279,7 +286,7 @@ impl Trainer {
                 .progress
                 .observe(record, self.config.patience, self.config.lr_plateau)
             {
-                state.best = state.network.clone();
+                state.mark_best();
             }
             if let Some(path) = &self.checkpoint {
                 Checkpoint::capture(network, &self.config, &prepared, &state).write(path)?;
@@ -288,7 +295,37 @@ impl Trainer {
             failures_in_a_row = 0;
         }
         bar.finish();
-        self.finish(network, data, &prepared, state)
+        self.finish(network, data, &prepared, state, engine)
+    }
+
+    /// A freshly initialised run (the same initial weights on either engine).
+    fn fresh_weights(&self, engine: Engine, network: &NetworkConfig) -> Result<Weights> {
+        Ok(match engine {
+            Engine::Cpu => {
+                let fresh = network.init(&self.device, self.config.seed)?;
+                let arch =
+                    kernels::architecture(network).expect("resolve() checked the architecture");
+                Weights::cpu(&fresh, &fresh, arch, self.cpu_adam())
+            }
+            _ => {
+                let fresh = network.init(&self.device.clone().autodiff(), self.config.seed)?;
+                Weights::Burn {
+                    best: fresh.clone(),
+                    network: fresh,
+                    optimizer: self.optimizer(),
+                }
+            }
+        })
+    }
+
+    /// The CPU engine's Adam, configured as [`Trainer::optimizer`] configures Burn's.
+    fn cpu_adam(&self) -> mdn_cpu::AdamConfig {
+        mdn_cpu::AdamConfig {
+            weight_decay: (self.config.weight_decay > 0.0)
+                .then_some(self.config.weight_decay as f32),
+            clip_norm: self.config.grad_clip_norm.map(|n| n as f32),
+            ..mdn_cpu::AdamConfig::default()
+        }
     }
 
     fn optimizer(&self) -> ModuleOptimizer {
@@ -377,65 +414,20 @@ impl Trainer {
         epoch: usize,
         device: &Device,
     ) -> std::result::Result<PassTotals, NonFinite> {
-        let (d, c) = (data.input_dim, data.target_dim);
         // Each epoch's order depends only on (seed, epoch), so a resumed run shuffles exactly
         // as the uninterrupted one would have.
         let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed);
         rng.set_stream(epoch as u64);
         let mut order: Vec<usize> = (0..data.train_rows()).collect();
         order.shuffle(&mut rng);
-
-        let mut loss_sum = 0.0;
-        // Least squares: squared residuals per target, summed on the device to avoid a
-        // second host round-trip per step.
-        let mut squared_sum: Option<Tensor<2>> = None;
-        let lr = state.progress.learning_rate;
-        for batch in order.chunks(self.config.batch_size) {
-            let x = gather(&data.train_x, d, batch, device);
-            let t = gather(&data.train_t, c, batch, device);
-            let loss = match state.network.forward(x) {
-                Prediction::Mixture(mixture) => mixture.nll(t),
-                Prediction::Point(mean) => {
-                    let squared = (mean - t).powi_scalar(2);
-                    let per_dim = squared.clone().detach().sum_dim(0);
-                    squared_sum = Some(match squared_sum.take() {
-                        Some(sum) => sum + per_dim,
-                        None => per_dim,
-                    });
-                    squared.mean()
-                }
-            };
-            let value = f64::from(loss.clone().into_scalar::<f32>());
-            if !value.is_finite() {
-                return Err(NonFinite);
-            }
-            loss_sum += value * batch.len() as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &state.network);
-            let network = state.network.clone();
-            state.network = state.optimizer.step(lr, network, grads);
-        }
-        let mut totals = PassTotals {
-            loss: loss_sum,
-            nll: loss_sum,
-            squared: None,
-            rows: order.len(),
-        };
-        if let Some(sum) = squared_sum {
-            totals.squared = Some(sum.into_data().iter::<f64>().collect());
-            totals.nll = gaussian_nll(&totals, &residual_std(&totals)) * totals.rows as f64;
-        }
-        if totals.loss.is_finite() && totals.nll.is_finite() {
-            Ok(totals)
-        } else {
-            Err(NonFinite)
-        }
+        state.train_epoch(data, &order, self.config.batch_size, device)
     }
 
-    /// Loss totals of `network` on the validation rows, `None` without a validation split.
-    /// Least-squares NLL uses σ fitted to the epoch's training residuals (`train`).
+    /// Loss totals of the current weights on the validation rows, `None` without a validation
+    /// split. Least-squares NLL uses σ fitted to the epoch's training residuals (`train`).
     fn evaluate(
         &self,
-        network: &Network,
+        state: &State,
         data: &Prepared,
         train: &PassTotals,
     ) -> std::result::Result<Option<PassTotals>, NonFinite> {
@@ -443,18 +435,15 @@ impl Trainer {
             return Ok(None);
         }
         let residual = train.squared.as_ref().map(|_| residual_std(train));
-        let totals = pass_totals(
-            &network.valid(),
-            (&data.val_x, &data.val_t),
+        let rows = (&data.val_x[..], &data.val_t[..]);
+        let totals = state.loss_totals(
+            Which::Current,
+            rows,
             data,
             &self.device,
             residual.as_deref(),
         );
-        if totals.loss.is_finite() && totals.nll.is_finite() {
-            Ok(Some(totals))
-        } else {
-            Err(NonFinite)
-        }
+        totals.finite().map(Some)
     }
 
     /// Builds the model from the kept weights, fitting the least-squares residual σ and
@@ -465,20 +454,25 @@ impl Trainer {
         data: &Dataset,
         prepared: &Prepared,
         state: State,
+        engine: Engine,
     ) -> Result<Trained> {
-        let best = state.best.valid();
         let device = &self.device;
+        let train = (&prepared.train_x[..], &prepared.train_t[..]);
         let residual_std = if network.is_mixture() {
             None
         } else {
-            let train = (&prepared.train_x[..], &prepared.train_t[..]);
-            Some(residual_std(&pass_totals(
-                &best, train, prepared, device, None,
-            )))
+            let totals = state.loss_totals(Which::Best, train, prepared, device, None);
+            Some(residual_std(&totals))
         };
         let jacobian = prepared.target_scaler.log_jacobian();
         let nll = |x: &[f32], t: &[f32]| {
-            let totals = pass_totals(&best, (x, t), prepared, device, residual_std.as_deref());
+            let totals = state.loss_totals(
+                Which::Best,
+                (x, t),
+                prepared,
+                device,
+                residual_std.as_deref(),
+            );
             totals.mean_nll() + jacobian
         };
         let progress = &state.progress;
@@ -494,6 +488,7 @@ impl Trainer {
                 .then(|| nll(&prepared.val_x, &prepared.val_t)),
             recoveries: progress.recoveries.clone(),
             seconds: progress.history.epochs.iter().map(|e| e.seconds).sum(),
+            engine,
         };
         let meta = ModelMeta {
             network: network.clone(),
@@ -506,17 +501,8 @@ impl Trainer {
             created_by: format!("mdn {}", env!("CARGO_PKG_VERSION")),
         };
         Ok(Trained {
-            model: Model::new(best, meta, self.device.clone()),
+            model: Model::new(state.network(Which::Best), meta, self.device.clone()),
             history: state.progress.history,
         })
     }
-}
-
-/// Rows `rows` of a row-major f32 matrix with `width` columns, as a tensor on `device`.
-fn gather(values: &[f32], width: usize, rows: &[usize], device: &Device) -> Tensor<2> {
-    let mut batch = Vec::with_capacity(rows.len() * width);
-    for &r in rows {
-        batch.extend_from_slice(&values[r * width..(r + 1) * width]);
-    }
-    Tensor::from_data(TensorData::new(batch, [rows.len(), width]), device)
 }

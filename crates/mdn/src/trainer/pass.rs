@@ -3,7 +3,7 @@
 
 use burn::prelude::*;
 
-use super::Prepared;
+use super::{NonFinite, Prepared};
 use crate::network::{Network, Prediction};
 
 /// Loss sums of one pass, in standardised units.
@@ -26,6 +26,15 @@ impl PassTotals {
 
     pub(super) fn mean_nll(&self) -> f64 {
         self.nll / self.rows as f64
+    }
+
+    /// The totals, or [`NonFinite`] if the loss or NLL is not finite.
+    pub(super) fn finite(self) -> Result<Self, NonFinite> {
+        if self.loss.is_finite() && self.nll.is_finite() {
+            Ok(self)
+        } else {
+            Err(NonFinite)
+        }
     }
 }
 
@@ -86,10 +95,37 @@ pub(super) fn pass_totals(
             }
         }
     }
+    complete(totals, c, residual)
+}
+
+/// The same as [`pass_totals`] on the CPU kernels.
+pub(super) fn cpu_pass_totals(
+    network: &mdn_cpu::Network,
+    (x, t): (&[f32], &[f32]),
+    data: &Prepared,
+    residual: Option<&[f64]>,
+) -> PassTotals {
+    let c = data.target_dim;
+    let rows = t.len() / c;
+    let sums = network.loss(x, t, rows);
+    let totals = PassTotals {
+        rows,
+        nll: sums.loss,
+        squared: (!sums.squared.is_empty()).then_some(sums.squared),
+        ..Default::default()
+    };
+    complete(totals, c, residual)
+}
+
+/// Fills in the loss (and for least squares the NLL) from what a pass summed: an MDN's loss
+/// is its NLL; least squares' loss is the mean squared error and its NLL that of a Gaussian
+/// with σ `residual`.
+fn complete(mut totals: PassTotals, c: usize, residual: Option<&[f64]>) -> PassTotals {
     match &totals.squared {
         Some(squared) => {
             totals.loss = squared.iter().sum::<f64>() / c as f64;
-            totals.nll = residual.map_or(f64::NAN, |r| gaussian_nll(&totals, r) * rows as f64);
+            let rows = totals.rows as f64;
+            totals.nll = residual.map_or(f64::NAN, |r| gaussian_nll(&totals, r) * rows);
         }
         None => totals.loss = totals.nll,
     }

@@ -1,0 +1,746 @@
+//! The output layers' losses, fused with their backward pass: the hot path of MDN training.
+//!
+//! The head's raw outputs arrive **feature-major**: output unit `w` of row `r` at
+//! `raw[w * rows + r]` (the GEMM writes them that way at no cost). Every quantity below is then
+//! a contiguous column over the rows, and each step of the mixture density — log-softmax of the
+//! logits, σ = floor + softplus(z), the component log densities, logsumexp and, for training,
+//! every gradient — is one loop over the rows that the compiler vectorises. Burn does the same
+//! arithmetic as some sixty separate tensor operations, each a pass over memory.
+//!
+//! # Formula
+//! With log α = log_softmax(z_α), σ = σ_min + softplus(z_σ) and δ_i = t − μ_i:
+//!
+//! ```text
+//! log φ_i = −½ ‖L_i⁻¹ δ_i‖² − Σ_j log L_i,jj − (c/2) log 2π     (isotropic: L_i = σ_i I)
+//! log p(t|x) = logsumexp_i (log α_i + log φ_i)
+//! ```
+//!
+//! and with the responsibilities r_i = α_i φ_i / p, y_i = L_i⁻¹ δ_i and u_i = L_i⁻ᵀ y_i, the
+//! gradients of −log p are
+//!
+//! ```text
+//! ∂/∂z_α,i = α_i − r_i      ∂/∂μ_i = −r_i u_i      ∂/∂L_i,jk = −r_i (u_ij y_ik − [j = k] / L_i,jj)
+//! ```
+//!
+//! times softplus′(z) = sigmoid(z) for the entries that go through the softplus.
+
+use crate::arch::{Covariance, Head};
+use crate::math;
+use crate::simd::vectorized;
+
+/// ½ ln(2π).
+const HALF_LN_TWO_PI: f32 = 0.918_938_5;
+
+/// Sums of the loss over the rows of one or more passes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LossSums {
+    /// Σ over rows of the per-row loss: −log p(t|x) for a mixture (standardised units), the
+    /// mean squared error over target dimensions for least squares.
+    pub loss: f64,
+    /// Least squares: Σ over rows of the squared residual, per target dimension.
+    pub squared: Vec<f64>,
+    /// Rows summed.
+    pub rows: usize,
+}
+
+impl LossSums {
+    /// Adds another pass's sums.
+    pub fn add(&mut self, other: &LossSums) {
+        self.loss += other.loss;
+        self.rows += other.rows;
+        if self.squared.len() < other.squared.len() {
+            self.squared.resize(other.squared.len(), 0.0);
+        }
+        for (acc, v) in self.squared.iter_mut().zip(&other.squared) {
+            *acc += v;
+        }
+    }
+
+    /// Whether every sum is finite.
+    pub fn is_finite(&self) -> bool {
+        self.loss.is_finite() && self.squared.iter().all(|s| s.is_finite())
+    }
+}
+
+/// Reusable buffers of the head computations.
+#[derive(Debug, Default, Clone)]
+pub struct HeadScratch {
+    log_alpha: Vec<f32>,
+    sigma: Vec<f32>,
+    slope: Vec<f32>,
+    joint: Vec<f32>,
+    solved: Vec<f32>,
+    targets: Vec<f32>,
+    max: Vec<f32>,
+    sum: Vec<f32>,
+}
+
+/// Grows `buffer` to `len` values (contents unspecified) and returns it.
+fn sized(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    &mut buffer[..len]
+}
+
+/// Mixture parameters of a batch, row-major, in the head's (standardised) units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MixtureParams {
+    /// Rows.
+    pub rows: usize,
+    /// Components m.
+    pub components: usize,
+    /// Target dimension c.
+    pub target_dim: usize,
+    /// The covariance kind, which says how to read `sigma` and `lower`.
+    pub covariance: Covariance,
+    /// log α, `[rows, m]`.
+    pub log_alpha: Vec<f32>,
+    /// Means, `[rows, m, c]`.
+    pub means: Vec<f32>,
+    /// σ, `[rows, m]` (isotropic) or `[rows, m, c]` (diagonal); the Cholesky diagonal
+    /// `[rows, m, c]` for full covariance.
+    pub sigma: Vec<f32>,
+    /// Full covariance: the strictly lower Cholesky entries, `[rows, m, c(c−1)/2]`, row by
+    /// row ((1,0), (2,0), (2,1), …); empty otherwise.
+    pub lower: Vec<f32>,
+}
+
+/// What the head predicts for a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HeadOutput {
+    /// A Gaussian mixture per row.
+    Mixture(MixtureParams),
+    /// Least squares: the conditional mean, `[rows, c]` row-major.
+    Point(Vec<f32>),
+}
+
+/// The shape of a mixture head's raw outputs.
+#[derive(Debug, Clone, Copy)]
+struct MixtureShape {
+    m: usize,
+    c: usize,
+    covariance: Covariance,
+    min_sigma: f32,
+}
+
+impl MixtureShape {
+    /// Scale columns: m (isotropic) or m·c (diagonal; the Cholesky diagonal for full).
+    fn scale_columns(&self) -> usize {
+        match self.covariance {
+            Covariance::Isotropic => self.m,
+            Covariance::Diagonal | Covariance::Full => self.m * self.c,
+        }
+    }
+
+    /// Strictly lower Cholesky entries per component.
+    fn lower_count(&self) -> usize {
+        match self.covariance {
+            Covariance::Full => self.c * (self.c - 1) / 2,
+            _ => 0,
+        }
+    }
+
+    /// Index of the first scale column among the raw outputs.
+    fn scale_start(&self) -> usize {
+        self.m + self.m * self.c
+    }
+
+    /// Index of the first strictly-lower Cholesky column.
+    fn lower_start(&self) -> usize {
+        self.scale_start() + self.m * self.c
+    }
+}
+
+/// Index of the strictly lower Cholesky entry (row, col), col < row, within a component.
+#[inline(always)]
+fn lower_index(row: usize, col: usize) -> usize {
+    row * (row - 1) / 2 + col
+}
+
+/// Column `w` of a feature-major `[width, rows]` buffer.
+#[inline(always)]
+fn column(buffer: &[f32], w: usize, rows: usize) -> &[f32] {
+    &buffer[w * rows..(w + 1) * rows]
+}
+
+/// Mutable column `w` of a feature-major buffer.
+#[inline(always)]
+fn column_mut(buffer: &mut [f32], w: usize, rows: usize) -> &mut [f32] {
+    &mut buffer[w * rows..(w + 1) * rows]
+}
+
+/// softplus(z) and its derivative sigmoid(z), sharing one exponential.
+#[inline(always)]
+fn softplus_and_slope(z: f32) -> (f32, f32) {
+    let e = math::exp(-z.abs());
+    let softplus = z.max(0.0) + math::log1p(e);
+    let inverse = 1.0 / (1.0 + e);
+    let slope = if z >= 0.0 { inverse } else { e * inverse };
+    (softplus, slope)
+}
+
+/// log-softmax of the m logit columns of `raw` into `log_alpha` (`[m, rows]`), using `max`
+/// and `sum` (`[rows]`) as scratch.
+#[inline(always)]
+fn log_softmax(
+    raw: &[f32],
+    m: usize,
+    rows: usize,
+    log_alpha: &mut [f32],
+    max: &mut [f32],
+    sum: &mut [f32],
+) {
+    max.copy_from_slice(column(raw, 0, rows));
+    for i in 1..m {
+        for (mx, &z) in max.iter_mut().zip(column(raw, i, rows)) {
+            *mx = mx.max(z);
+        }
+    }
+    sum.fill(0.0);
+    for i in 0..m {
+        let out = column_mut(log_alpha, i, rows);
+        for (((o, &z), &mx), s) in out
+            .iter_mut()
+            .zip(column(raw, i, rows))
+            .zip(&*max)
+            .zip(sum.iter_mut())
+        {
+            *o = z - mx;
+            *s += math::exp(*o);
+        }
+    }
+    for s in sum.iter_mut() {
+        *s = math::ln(*s);
+    }
+    for i in 0..m {
+        for (o, &lse) in column_mut(log_alpha, i, rows).iter_mut().zip(&*sum) {
+            *o -= lse;
+        }
+    }
+}
+
+/// σ = floor + softplus(z) for `columns` scale columns starting at raw column `start`, and
+/// the slopes dσ/dz.
+#[inline(always)]
+fn scales(
+    raw: &[f32],
+    start: usize,
+    columns: usize,
+    rows: usize,
+    floor: f32,
+    sigma: &mut [f32],
+    slope: &mut [f32],
+) {
+    let z = &raw[start * rows..(start + columns) * rows];
+    for ((s, d), &z) in sigma.iter_mut().zip(slope.iter_mut()).zip(z) {
+        let (softplus, derivative) = softplus_and_slope(z);
+        *s = floor + softplus;
+        *d = derivative;
+    }
+}
+
+/// Writes the targets `[rows, c]` feature-major into `out` (`[c, rows]`).
+#[inline(always)]
+fn transpose_targets(targets: &[f32], rows: usize, c: usize, out: &mut [f32]) {
+    if c == 1 {
+        out.copy_from_slice(&targets[..rows]);
+        return;
+    }
+    for (r, row) in targets.chunks_exact(c).enumerate() {
+        for (j, &t) in row.iter().enumerate() {
+            out[j * rows + r] = t;
+        }
+    }
+}
+
+/// The loss of a batch under the head, added to `sums`; with `grad = Some((d_raw, scale))`
+/// also writes `scale` × the gradient of the summed per-row loss with respect to the raw
+/// outputs into `d_raw`.
+///
+/// # Shapes
+/// - `raw`, `d_raw`: `[head.width(), rows]`, feature-major
+/// - `targets`: `[rows, c]`, row-major
+pub fn loss(
+    head: &Head,
+    raw: &[f32],
+    rows: usize,
+    targets: &[f32],
+    grad: Option<(&mut [f32], f32)>,
+    scratch: &mut HeadScratch,
+    sums: &mut LossSums,
+) {
+    assert_eq!(raw.len(), head.width() * rows, "raw head outputs");
+    assert_eq!(targets.len(), head.target_dim() * rows, "targets");
+    if let Some((d_raw, _)) = &grad {
+        assert_eq!(d_raw.len(), raw.len(), "head gradient");
+    }
+    match *head {
+        Head::Mixture {
+            target_dim,
+            components,
+            covariance,
+            min_sigma,
+        } => {
+            let shape = MixtureShape {
+                m: components,
+                c: target_dim,
+                covariance,
+                min_sigma,
+            };
+            let loss = vectorized(
+                #[inline(always)]
+                || mixture_loss(shape, raw, rows, targets, grad, scratch),
+            );
+            sums.loss += loss;
+        }
+        Head::LeastSquares { target_dim } => {
+            if sums.squared.len() < target_dim {
+                sums.squared.resize(target_dim, 0.0);
+            }
+            vectorized(
+                #[inline(always)]
+                || squared_loss(target_dim, raw, rows, targets, grad, scratch, sums),
+            );
+        }
+    }
+    sums.rows += rows;
+}
+
+/// Least squares: per-row mean squared error over the c targets.
+#[inline(always)]
+fn squared_loss(
+    c: usize,
+    raw: &[f32],
+    rows: usize,
+    targets: &[f32],
+    mut grad: Option<(&mut [f32], f32)>,
+    scratch: &mut HeadScratch,
+    sums: &mut LossSums,
+) {
+    let t = sized(&mut scratch.targets, c * rows);
+    transpose_targets(targets, rows, c, t);
+    let residual = sized(&mut scratch.sum, rows);
+    for j in 0..c {
+        for ((e, &p), &t) in residual
+            .iter_mut()
+            .zip(column(raw, j, rows))
+            .zip(column(t, j, rows))
+        {
+            *e = p - t;
+        }
+        let squared: f64 = residual.iter().map(|&e| f64::from(e * e)).sum();
+        sums.squared[j] += squared;
+        sums.loss += squared / c as f64;
+        if let Some((d_raw, scale)) = &mut grad {
+            let factor = 2.0 * *scale / c as f32;
+            for (d, &e) in column_mut(d_raw, j, rows).iter_mut().zip(&*residual) {
+                *d = factor * e;
+            }
+        }
+    }
+}
+
+/// The mixture negative log-likelihood summed over rows (and its gradient).
+#[inline(always)]
+fn mixture_loss(
+    shape: MixtureShape,
+    raw: &[f32],
+    rows: usize,
+    targets: &[f32],
+    grad: Option<(&mut [f32], f32)>,
+    scratch: &mut HeadScratch,
+) -> f64 {
+    let MixtureShape {
+        m,
+        c,
+        covariance,
+        min_sigma,
+    } = shape;
+    let HeadScratch {
+        log_alpha,
+        sigma,
+        slope,
+        joint,
+        solved,
+        targets: t,
+        max,
+        sum,
+    } = scratch;
+    let log_alpha = sized(log_alpha, m * rows);
+    let max = sized(max, rows);
+    let sum = sized(sum, rows);
+    log_softmax(raw, m, rows, log_alpha, max, sum);
+    let scale_columns = shape.scale_columns();
+    let sigma = sized(sigma, scale_columns * rows);
+    let slope = sized(slope, scale_columns * rows);
+    scales(
+        raw,
+        shape.scale_start(),
+        scale_columns,
+        rows,
+        min_sigma,
+        sigma,
+        slope,
+    );
+    let t = sized(t, c * rows);
+    transpose_targets(targets, rows, c, t);
+    // y = L⁻¹ δ per component and dimension (full covariance only).
+    let solved = sized(
+        solved,
+        if covariance == Covariance::Full {
+            m * c * rows
+        } else {
+            0
+        },
+    );
+
+    // joint_i = log α_i + log φ_i.
+    let joint = sized(joint, m * rows);
+    let constant = c as f32 * HALF_LN_TWO_PI;
+    for i in 0..m {
+        let out = column_mut(joint, i, rows);
+        out.copy_from_slice(column(log_alpha, i, rows));
+        match covariance {
+            Covariance::Isotropic => {
+                let s = column(sigma, i, rows);
+                let q = &mut *max; // Σ_j δ_j², reusing `max` until the logsumexp below
+                q.fill(0.0);
+                for j in 0..c {
+                    let mu = column(raw, m + i * c + j, rows);
+                    for ((q, &t), &mu) in q.iter_mut().zip(column(t, j, rows)).zip(mu) {
+                        let d = t - mu;
+                        *q += d * d;
+                    }
+                }
+                for ((o, &q), &s) in out.iter_mut().zip(&*q).zip(s) {
+                    *o += -0.5 * q / (s * s) - c as f32 * math::ln(s) - constant;
+                }
+            }
+            Covariance::Diagonal => {
+                for j in 0..c {
+                    let mu = column(raw, m + i * c + j, rows);
+                    let s = column(sigma, i * c + j, rows);
+                    for (((o, &t), &mu), &s) in
+                        out.iter_mut().zip(column(t, j, rows)).zip(mu).zip(s)
+                    {
+                        let z = (t - mu) / s;
+                        *o += -0.5 * z * z - math::ln(s);
+                    }
+                }
+                for o in out.iter_mut() {
+                    *o -= constant;
+                }
+            }
+            Covariance::Full => {
+                let lower_count = shape.lower_count();
+                for j in 0..c {
+                    // y_j = (δ_j − Σ_{k<j} L_jk y_k) / L_jj, one column at a time.
+                    let (done, rest) =
+                        solved[i * c * rows..(i + 1) * c * rows].split_at_mut(j * rows);
+                    let y = &mut rest[..rows];
+                    for ((y, &t), &mu) in
+                        y.iter_mut()
+                            .zip(column(t, j, rows))
+                            .zip(column(raw, m + i * c + j, rows))
+                    {
+                        *y = t - mu;
+                    }
+                    for k in 0..j {
+                        let l = column(
+                            raw,
+                            shape.lower_start() + i * lower_count + lower_index(j, k),
+                            rows,
+                        );
+                        for ((y, &l), &yk) in y.iter_mut().zip(l).zip(column(done, k, rows)) {
+                            *y -= l * yk;
+                        }
+                    }
+                    let d = column(sigma, i * c + j, rows);
+                    for ((y, &d), o) in y.iter_mut().zip(d).zip(out.iter_mut()) {
+                        *y /= d;
+                        *o += -0.5 * *y * *y - math::ln(d);
+                    }
+                }
+                for o in out.iter_mut() {
+                    *o -= constant;
+                }
+            }
+        }
+    }
+
+    // log p = max + ln Σ exp(joint − max); the shift is exact for value and gradient.
+    max.copy_from_slice(column(joint, 0, rows));
+    for i in 1..m {
+        for (mx, &j) in max.iter_mut().zip(column(joint, i, rows)) {
+            *mx = mx.max(j);
+        }
+    }
+    sum.fill(0.0);
+    for i in 0..m {
+        // joint_i ← exp(joint_i − max): the unnormalised responsibilities.
+        for ((j, &mx), s) in column_mut(joint, i, rows)
+            .iter_mut()
+            .zip(&*max)
+            .zip(sum.iter_mut())
+        {
+            *j = math::exp(*j - mx);
+            *s += *j;
+        }
+    }
+    let mut total = 0.0f64;
+    for (&mx, &s) in max.iter().zip(&*sum) {
+        total -= f64::from(mx + math::ln(s));
+    }
+
+    let Some((d_raw, scale)) = grad else {
+        return total;
+    };
+    // sum ← scale / Σ, so that scale · r_i = joint_i · sum.
+    for s in sum.iter_mut() {
+        *s = scale / *s;
+    }
+    for i in 0..m {
+        let r = column_mut(joint, i, rows);
+        for (r, &f) in r.iter_mut().zip(&*sum) {
+            *r *= f; // scale · r_i
+        }
+        let r = column(joint, i, rows);
+        for ((d, &la), &r) in column_mut(d_raw, i, rows)
+            .iter_mut()
+            .zip(column(log_alpha, i, rows))
+            .zip(r)
+        {
+            *d = scale * math::exp(la) - r;
+        }
+        match covariance {
+            Covariance::Isotropic => {
+                let s = column(sigma, i, rows);
+                let q = &mut *max; // Σ_j δ_j² / σ², reusing `max`
+                q.fill(0.0);
+                for j in 0..c {
+                    let mu = column(raw, m + i * c + j, rows);
+                    let d_mu = column_mut(d_raw, m + i * c + j, rows);
+                    for ((((d, q), &t), &mu), (&s, &r)) in d_mu
+                        .iter_mut()
+                        .zip(q.iter_mut())
+                        .zip(column(t, j, rows))
+                        .zip(mu)
+                        .zip(s.iter().zip(r))
+                    {
+                        let z = (t - mu) / s;
+                        *q += z * z;
+                        *d = -r * z / s;
+                    }
+                }
+                let d_z = column_mut(d_raw, shape.scale_start() + i, rows);
+                let slope = column(slope, i, rows);
+                for ((((d, &q), &s), &r), &g) in d_z.iter_mut().zip(&*q).zip(s).zip(r).zip(slope) {
+                    *d = -r * (q - c as f32) / s * g;
+                }
+            }
+            Covariance::Diagonal => {
+                for j in 0..c {
+                    let mu = column(raw, m + i * c + j, rows);
+                    let s = column(sigma, i * c + j, rows);
+                    let g = column(slope, i * c + j, rows);
+                    let (head, tail) = d_raw.split_at_mut(shape.scale_start() * rows);
+                    let d_mu = column_mut(head, m + i * c + j, rows);
+                    let d_z = column_mut(tail, i * c + j, rows);
+                    for ((((d_mu, d_z), &t), &mu), ((&s, &g), &r)) in d_mu
+                        .iter_mut()
+                        .zip(d_z.iter_mut())
+                        .zip(column(t, j, rows))
+                        .zip(mu)
+                        .zip(s.iter().zip(g).zip(r))
+                    {
+                        let z = (t - mu) / s;
+                        *d_mu = -r * z / s;
+                        *d_z = -r * (z * z - 1.0) / s * g;
+                    }
+                }
+            }
+            Covariance::Full => {
+                full_covariance_gradient(shape, raw, rows, i, r, sigma, slope, solved, d_raw, max);
+            }
+        }
+    }
+    total
+}
+
+/// Gradients of component `i`'s Cholesky parameters and means (full covariance), given
+/// `r` = scale · responsibilities and the solved y = L⁻¹ δ. Uses `u` (`[rows]`) as scratch
+/// per dimension and overwrites `solved` with u = L⁻ᵀ y, computed from the last dimension
+/// back.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn full_covariance_gradient(
+    shape: MixtureShape,
+    raw: &[f32],
+    rows: usize,
+    i: usize,
+    r: &[f32],
+    diagonal: &[f32],
+    slope: &[f32],
+    solved: &mut [f32],
+    d_raw: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let MixtureShape { m, c, .. } = shape;
+    let lower_count = shape.lower_count();
+    let lower = |j: usize, k: usize| {
+        column(
+            raw,
+            shape.lower_start() + i * lower_count + lower_index(j, k),
+            rows,
+        )
+    };
+    let component = &mut solved[i * c * rows..(i + 1) * c * rows];
+    // Back substitution u_j = (y_j − Σ_{k>j} L_kj u_k) / L_jj, last dimension first; u_k for
+    // k > j already replaced y_k in `component`, y_j is still in place while u_j is built.
+    // The gradients need both y_j and u_j, so they are taken here, before y_j is overwritten.
+    let (front, back) = d_raw.split_at_mut(shape.scale_start() * rows);
+    let (d_diag, d_lower) = back.split_at_mut(m * c * rows);
+    for j in (0..c).rev() {
+        let u = &mut *scratch;
+        u.copy_from_slice(column(component, j, rows));
+        for k in j + 1..c {
+            for ((u, &l), &uk) in u
+                .iter_mut()
+                .zip(lower(k, j))
+                .zip(column(component, k, rows))
+            {
+                *u -= l * uk;
+            }
+        }
+        let d = column(diagonal, i * c + j, rows);
+        for (u, &d) in u.iter_mut().zip(d) {
+            *u /= d;
+        }
+        // ∂/∂μ_j = −r u_j;  ∂/∂L_jj = −r (u_j y_j − 1/L_jj);  ∂/∂L_jk = −r u_j y_k (k < j).
+        let y = column(component, j, rows);
+        let g = column(slope, i * c + j, rows);
+        for (((((d_mu, d_z), &u), &y), (&d, &g)), &r) in column_mut(front, m + i * c + j, rows)
+            .iter_mut()
+            .zip(column_mut(d_diag, i * c + j, rows).iter_mut())
+            .zip(&*u)
+            .zip(y)
+            .zip(d.iter().zip(g))
+            .zip(r)
+        {
+            *d_mu = -r * u;
+            *d_z = -r * (u * y - 1.0 / d) * g;
+        }
+        for k in 0..j {
+            let y_k = column(component, k, rows);
+            let d_l = column_mut(d_lower, i * lower_count + lower_index(j, k), rows);
+            for (((d_l, &u), &y_k), &r) in d_l.iter_mut().zip(&*u).zip(y_k).zip(r) {
+                *d_l = -r * u * y_k;
+            }
+        }
+        column_mut(component, j, rows).copy_from_slice(u);
+    }
+}
+
+/// The head's prediction for a batch: mixture parameters or point predictions, row-major.
+///
+/// # Shapes
+/// - `raw`: `[head.width(), rows]`, feature-major
+pub fn predict(head: &Head, raw: &[f32], rows: usize, scratch: &mut HeadScratch) -> HeadOutput {
+    assert_eq!(raw.len(), head.width() * rows, "raw head outputs");
+    match *head {
+        Head::LeastSquares { target_dim: c } => {
+            let mut out = vec![0.0; rows * c];
+            for j in 0..c {
+                for (r, &v) in column(raw, j, rows).iter().enumerate() {
+                    out[r * c + j] = v;
+                }
+            }
+            HeadOutput::Point(out)
+        }
+        Head::Mixture {
+            target_dim: c,
+            components: m,
+            covariance,
+            min_sigma,
+        } => {
+            let shape = MixtureShape {
+                m,
+                c,
+                covariance,
+                min_sigma,
+            };
+            HeadOutput::Mixture(vectorized(
+                #[inline(always)]
+                || mixture_params(shape, raw, rows, scratch),
+            ))
+        }
+    }
+}
+
+/// Row-major mixture parameters from feature-major raw outputs.
+#[inline(always)]
+fn mixture_params(
+    shape: MixtureShape,
+    raw: &[f32],
+    rows: usize,
+    scratch: &mut HeadScratch,
+) -> MixtureParams {
+    let MixtureShape {
+        m,
+        c,
+        min_sigma,
+        covariance,
+    } = shape;
+    let HeadScratch {
+        log_alpha,
+        sigma,
+        slope,
+        max,
+        sum,
+        ..
+    } = scratch;
+    let log_alpha = sized(log_alpha, m * rows);
+    log_softmax(raw, m, rows, log_alpha, sized(max, rows), sized(sum, rows));
+    let scale_columns = shape.scale_columns();
+    let sigma = sized(sigma, scale_columns * rows);
+    scales(
+        raw,
+        shape.scale_start(),
+        scale_columns,
+        rows,
+        min_sigma,
+        sigma,
+        sized(slope, scale_columns * rows),
+    );
+    let lower_columns = m * shape.lower_count();
+    let lower = match covariance {
+        Covariance::Full => {
+            &raw[shape.lower_start() * rows..(shape.lower_start() + lower_columns) * rows]
+        }
+        // No Cholesky columns: `lower_start` may lie past the raw outputs.
+        _ => &[],
+    };
+    MixtureParams {
+        rows,
+        components: m,
+        target_dim: c,
+        covariance,
+        log_alpha: to_row_major(log_alpha, m, rows),
+        means: to_row_major(&raw[m * rows..(m + m * c) * rows], m * c, rows),
+        sigma: to_row_major(sigma, scale_columns, rows),
+        lower: to_row_major(lower, lower_columns, rows),
+    }
+}
+
+/// `[width, rows]` feature-major → `[rows, width]` row-major.
+#[inline(always)]
+fn to_row_major(columns: &[f32], width: usize, rows: usize) -> Vec<f32> {
+    let mut out = vec![0.0; width * rows];
+    for w in 0..width {
+        for (r, &v) in column(columns, w, rows).iter().enumerate() {
+            out[r * width + w] = v;
+        }
+    }
+    out
+}
