@@ -17,6 +17,7 @@ fn flag(parameter: &str) -> Option<&'static str> {
         "hidden" => "--hidden",
         "inputs" => "--inputs",
         "targets" => "--targets",
+        "engine" => "--engine",
         _ => return None,
     })
 }

@@ -5,6 +5,7 @@ mod columns;
 mod commands;
 mod errors;
 mod output;
+mod parallel;
 mod table;
 
 use std::process::ExitCode;

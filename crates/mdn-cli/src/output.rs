@@ -8,14 +8,14 @@ use anyhow::{Context, Result};
 /// A CSV destination. A file is written to a temporary file in the same directory and
 /// renamed into place by [`Sink::finish`], so an error midway leaves no partial file.
 pub struct Sink {
-    writer: csv::Writer<Box<dyn Write>>,
+    out: Box<dyn Write>,
     target: Option<(tempfile::TempPath, PathBuf)>,
 }
 
 impl Sink {
     /// Standard output when `path` is `None`, else the file at `path`.
     pub fn create(path: Option<&Path>) -> Result<Self> {
-        let (inner, target): (Box<dyn Write>, _) = match path {
+        let (out, target): (Box<dyn Write>, _) = match path {
             None => (Box::new(BufWriter::new(std::io::stdout().lock())), None),
             Some(path) => {
                 let file = mdn::atomic_temp_file(path, ".tmp").with_context(|| {
@@ -28,21 +28,26 @@ impl Sink {
                 )
             }
         };
-        Ok(Self {
-            writer: csv::Writer::from_writer(inner),
-            target,
-        })
+        Ok(Self { out, target })
     }
 
-    /// Writes one CSV record.
+    /// Writes one CSV record of arbitrary text (quoted as needed): headers and the like.
     pub fn row<I, T>(&mut self, fields: I) -> Result<()>
     where
         I: IntoIterator<Item = T>,
         T: AsRef<[u8]>,
     {
-        self.writer
-            .write_record(fields)
-            .map_err(|e| self.error(e.into()))
+        let mut record = csv::Writer::from_writer(Vec::new());
+        record.write_record(fields)?;
+        let bytes = record
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("{}", e.error()))?;
+        self.write_lines(&bytes)
+    }
+
+    /// Writes complete CSV lines built by [`Lines`].
+    pub fn write_lines(&mut self, bytes: &[u8]) -> Result<()> {
+        self.out.write_all(bytes).map_err(|e| self.error(e.into()))
     }
 
     fn error(&self, error: anyhow::Error) -> anyhow::Error {
@@ -54,13 +59,83 @@ impl Sink {
 
     /// Flushes and, for a file, moves it into place.
     pub fn finish(mut self) -> Result<()> {
-        self.writer.flush().map_err(|e| self.error(e.into()))?;
-        drop(self.writer);
+        self.out.flush().map_err(|e| self.error(e.into()))?;
+        drop(self.out);
         if let Some((temp, path)) = self.target {
             temp.persist(&path)
                 .with_context(|| format!("{}: cannot write", path.display()))?;
         }
         Ok(())
+    }
+}
+
+/// CSV lines of numbers built in memory, for the outputs that run to millions of rows:
+/// floats in the shortest form that reads back to the same value (ryu), no allocation per
+/// field. Numbers never need quoting, so no CSV escaping is done.
+#[derive(Default)]
+pub struct Lines {
+    bytes: Vec<u8>,
+    fields_in_line: usize,
+    float: ryu::Buffer,
+    integer: itoa::Buffer,
+}
+
+impl Lines {
+    fn separator(&mut self) {
+        if self.fields_in_line > 0 {
+            self.bytes.push(b',');
+        }
+        self.fields_in_line += 1;
+    }
+
+    /// Appends an integer field.
+    pub fn index(&mut self, value: usize) -> &mut Self {
+        self.separator();
+        self.bytes
+            .extend_from_slice(self.integer.format(value).as_bytes());
+        self
+    }
+
+    /// Appends a float field (`NaN`, `inf` and `-inf` for the non-finite values).
+    pub fn number(&mut self, value: f64) -> &mut Self {
+        self.separator();
+        self.bytes
+            .extend_from_slice(self.float.format(value).as_bytes());
+        self
+    }
+
+    /// Appends float fields.
+    pub fn numbers(&mut self, values: &[f64]) -> &mut Self {
+        values.iter().for_each(|&v| _ = self.number(v));
+        self
+    }
+
+    /// Appends an empty field.
+    pub fn empty(&mut self) -> &mut Self {
+        self.separator();
+        self
+    }
+
+    /// Ends the current line.
+    pub fn end(&mut self) {
+        self.bytes.push(b'\n');
+        self.fields_in_line = 0;
+    }
+
+    /// The lines built so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Bytes built so far.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Forgets the lines built so far (keeping the memory).
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.fields_in_line = 0;
     }
 }
 
@@ -102,7 +177,28 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
         .context("cannot write to standard output")
 }
 
-/// A float in the shortest form that reads back to the same value.
-pub fn number(value: f64) -> String {
-    value.to_string()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_hold_numbers_that_read_back_exactly() {
+        let mut lines = Lines::default();
+        let values = [0.1, -2.5e-300, 1.0 / 3.0, 12345.678, 0.0, -0.0];
+        lines.index(7).numbers(&values).empty().end();
+        lines.index(8).number(f64::NAN).number(f64::INFINITY).end();
+        let text = String::from_utf8(lines.as_bytes().to_vec()).unwrap();
+        let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0][0], "7");
+        for (field, value) in rows[0][1..7].iter().zip(values) {
+            assert_eq!(
+                field.parse::<f64>().unwrap().to_bits(),
+                value.to_bits(),
+                "{field}"
+            );
+        }
+        assert_eq!(rows[0][7], "");
+        assert_eq!(rows[1], ["8", "NaN", "inf"]);
+    }
 }

@@ -9,6 +9,7 @@ fn quick_mnist_run_writes_everything() {
     let options = MnistOptions {
         quick: true,
         progress: false,
+        engine: mdn::Engine::Auto,
         components: 3,
         ..MnistOptions::new(dir.path())
     };
@@ -80,6 +81,7 @@ fn a_data_dir_without_the_standard_files_is_an_error() {
     let options = MnistOptions {
         quick: true,
         progress: false,
+        engine: mdn::Engine::Auto,
         data_dir: Some(dir.path().to_path_buf()),
         ..MnistOptions::new(dir.path().join("out"))
     };
@@ -111,6 +113,7 @@ fn a_data_dir_with_the_four_standard_files_uses_the_official_split() {
     let options = MnistOptions {
         quick: true,
         progress: false,
+        engine: mdn::Engine::Auto,
         data_dir: Some(data.path().to_path_buf()),
         ..MnistOptions::new(out.path())
     };

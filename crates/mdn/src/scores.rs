@@ -80,6 +80,22 @@ impl ScoreAccumulator {
         Ok(log_lik)
     }
 
+    /// Adds the rows of `other` (scored separately, e.g. on another thread), as if they had
+    /// been added to this accumulator after its own.
+    ///
+    /// # Panics
+    /// If the two accumulators score different targets.
+    pub fn merge(&mut self, other: &ScoreAccumulator) {
+        assert_eq!(self.targets, other.targets, "scores of different targets");
+        self.n += other.n;
+        self.log_lik += other.log_lik;
+        for j in 0..self.targets.len() {
+            self.squared_mean[j] += other.squared_mean[j];
+            self.squared_best[j] += other.squared_best[j];
+            self.covered[j] += other.covered[j];
+        }
+    }
+
     /// Rows added so far.
     pub fn len(&self) -> usize {
         self.n
@@ -124,6 +140,31 @@ impl ScoreAccumulator {
 mod tests {
     use super::*;
     use mdn_mixture::Covariance;
+
+    #[test]
+    fn merged_accumulators_score_like_one() {
+        let mixture = GaussianMixture::new(
+            1,
+            vec![0.4, 0.6],
+            vec![-1.0, 1.0],
+            Covariance::Isotropic(vec![0.5, 0.3]),
+        )
+        .unwrap();
+        let targets = [-1.2, 0.1, 0.9, 2.5, -3.0, 1.1];
+        let mut whole = ScoreAccumulator::new(vec!["t".into()]);
+        let mut first = ScoreAccumulator::new(vec!["t".into()]);
+        let mut second = ScoreAccumulator::new(vec!["t".into()]);
+        for (i, &t) in targets.iter().enumerate() {
+            whole.add(&mixture, &[t]).unwrap();
+            let part = if i < 4 { &mut first } else { &mut second };
+            part.add(&mixture, &[t]).unwrap();
+        }
+        first.merge(&second);
+        let (a, b) = (whole.finish(), first.finish());
+        assert_eq!(a.n, b.n);
+        assert_eq!(a.coverage_90, b.coverage_90);
+        assert!((a.nll - b.nll).abs() < 1e-12 && (a.rmse_mean - b.rmse_mean).abs() < 1e-12);
+    }
 
     #[test]
     fn coverage_counts_targets_between_the_5_and_95_percent_quantiles() {

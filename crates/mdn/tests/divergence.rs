@@ -1,9 +1,12 @@
 //! A non-finite loss never reaches the kept weights: the epoch is rolled back and repeated
-//! with half the learning rate, and training gives up with a clear error after a few tries.
+//! with half the learning rate, and training gives up with a clear error after a few tries —
+//! on either engine.
 
 mod common;
 
-use mdn::{BackboneConfig, MdnError, MlpConfig, NetworkConfig, TrainConfig, Trainer};
+use mdn::{BackboneConfig, Engine, MdnError, MlpConfig, NetworkConfig, TrainConfig, Trainer};
+
+const ENGINES: [Engine; 2] = [Engine::Burn, Engine::Cpu];
 
 fn network() -> NetworkConfig {
     NetworkConfig::mdn(BackboneConfig::Mlp(MlpConfig::new(1, vec![16])), 1, 3)
@@ -11,6 +14,10 @@ fn network() -> NetworkConfig {
 
 #[test]
 fn gives_up_after_the_allowed_recoveries_and_writes_nothing() {
+    ENGINES.into_iter().for_each(gives_up);
+}
+
+fn gives_up(engine: Engine) {
     let data = common::toy_inverse(200, 8);
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("run.ckpt");
@@ -18,6 +25,7 @@ fn gives_up_after_the_allowed_recoveries_and_writes_nothing() {
     let config = TrainConfig {
         learning_rate: 1e30,
         epochs: 5,
+        engine,
         ..TrainConfig::default()
     };
     let result = Trainer::new(config)
@@ -30,7 +38,7 @@ fn gives_up_after_the_allowed_recoveries_and_writes_nothing() {
             recoveries,
             learning_rate,
         }) => {
-            assert_eq!((epoch, recoveries), (1, 3));
+            assert_eq!((epoch, recoveries), (1, 3), "{engine}");
             assert_eq!(learning_rate, 1e30 / 8.0);
         }
         other => panic!("expected divergence, got {other:?}"),
@@ -43,11 +51,16 @@ fn gives_up_after_the_allowed_recoveries_and_writes_nothing() {
 
 #[test]
 fn recovers_by_lowering_the_learning_rate() {
+    ENGINES.into_iter().for_each(recovers);
+}
+
+fn recovers(engine: Engine) {
     let data = common::toy_inverse(200, 9);
     let config = TrainConfig {
         learning_rate: 1e20,
         epochs: 3,
         max_recoveries: 60,
+        engine,
         ..TrainConfig::default()
     };
     let trained = Trainer::new(config)
@@ -57,7 +70,7 @@ fn recovers_by_lowering_the_learning_rate() {
     let summary = trained.model.meta().training.clone().unwrap();
     assert!(
         !summary.recoveries.is_empty(),
-        "the first epoch should have diverged"
+        "{engine}: the first epoch should have diverged"
     );
     for pair in summary.recoveries.windows(2) {
         assert_eq!(pair[1].learning_rate, pair[0].learning_rate / 2.0);

@@ -1,11 +1,14 @@
 //! Same seed ⇒ same model, and a run interrupted and resumed from its checkpoint ends with
-//! exactly the model of the uninterrupted run.
+//! exactly the model of the uninterrupted run — on either engine.
 
 mod common;
 
 use mdn::{
-    BackboneConfig, MdnError, MlpConfig, Model, ModelFileError, NetworkConfig, TrainConfig, Trainer,
+    BackboneConfig, Engine, MdnError, MlpConfig, Model, ModelFileError, NetworkConfig, TrainConfig,
+    Trainer,
 };
+
+const ENGINES: [Engine; 2] = [Engine::Burn, Engine::Cpu];
 
 fn network() -> NetworkConfig {
     NetworkConfig::mdn(BackboneConfig::Mlp(MlpConfig::new(1, vec![16, 16])), 1, 3)
@@ -34,23 +37,48 @@ fn without_timing(mut history: mdn::History) -> mdn::History {
 #[test]
 fn same_seed_same_model_other_seed_other_model() {
     let data = common::toy_inverse(300, 3);
-    let fit = |seed| {
-        Trainer::new(TrainConfig { seed, ..config(4) })
+    for engine in ENGINES {
+        let fit = |seed| {
+            Trainer::new(TrainConfig {
+                seed,
+                engine,
+                ..config(4)
+            })
             .with_progress(false)
             .fit(&network(), &data)
             .unwrap()
             .model
-    };
-    let (a, b, c) = (fit(1), fit(1), fit(2));
-    assert_eq!(a.predict(&grid()).unwrap(), b.predict(&grid()).unwrap());
-    assert_ne!(a.predict(&grid()).unwrap(), c.predict(&grid()).unwrap());
+        };
+        let (a, b, c) = (fit(1), fit(1), fit(2));
+        assert_eq!(
+            a.predict(&grid()).unwrap(),
+            b.predict(&grid()).unwrap(),
+            "{engine}"
+        );
+        assert_ne!(
+            a.predict(&grid()).unwrap(),
+            c.predict(&grid()).unwrap(),
+            "{engine}"
+        );
+        assert_eq!(a.meta().training.as_ref().unwrap().engine, engine);
+    }
 }
 
 #[test]
 fn resumed_run_ends_exactly_like_the_uninterrupted_one() {
+    for engine in ENGINES {
+        resume_matches_uninterrupted(engine);
+    }
+}
+
+fn resume_matches_uninterrupted(engine: Engine) {
     let data = common::toy_inverse(300, 4);
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("run.ckpt");
+    let config = |epochs| TrainConfig {
+        engine,
+        ..config(epochs)
+    };
 
     let uninterrupted = Trainer::new(config(8))
         .with_progress(false)
@@ -124,6 +152,19 @@ fn resuming_on_other_data_or_options_is_refused() {
             .fit(&network(), &data),
     );
     assert!(m.contains("training options differ"), "{m}");
+
+    // The two engines keep Adam's state differently: a checkpoint continues on its own.
+    let burn = TrainConfig {
+        engine: Engine::Burn,
+        ..config(4)
+    };
+    let m = mismatch(
+        Trainer::new(burn)
+            .with_progress(false)
+            .resume_from(&checkpoint)
+            .fit(&network(), &data),
+    );
+    assert!(m.contains("written by the cpu engine"), "{m}");
 
     // A checkpoint is not a model, and a model is not a checkpoint.
     assert!(matches!(

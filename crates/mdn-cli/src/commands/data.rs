@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use mdn::Dataset;
 use mdn_experiments::data::{robot, toy};
 
-use crate::output::{Sink, check_writable, number};
+use crate::output::{Lines, Sink, check_writable};
 
 /// Which data set to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,13 +55,14 @@ pub fn run(args: DataArgs) -> Result<()> {
     };
     let mut sink = Sink::create(args.out.as_deref())?;
     sink.row(data.input_names().iter().chain(data.target_names()))?;
+    let mut lines = Lines::default();
     for i in 0..data.len() {
-        sink.row(
-            data.input(i)
-                .iter()
-                .chain(data.target(i))
-                .map(|&v| number(v)),
-        )?;
+        lines.numbers(data.input(i)).numbers(data.target(i)).end();
+        if lines.len() >= 1 << 16 {
+            sink.write_lines(lines.as_bytes())?;
+            lines.clear();
+        }
     }
+    sink.write_lines(lines.as_bytes())?;
     sink.finish()
 }

@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use mdn::{Model, PREDICT_CHUNK_ROWS, ScoreAccumulator};
 
-use crate::output::{Sink, check_writable, number, print_json};
+use crate::output::{Lines, Sink, check_writable, print_json};
+use crate::parallel;
 use crate::table::Table;
 
 #[derive(Debug, Args)]
@@ -52,22 +53,45 @@ pub fn run(args: EvalArgs) -> Result<()> {
         sink.row(["row", "log_lik"])?;
     }
 
-    let mut scores = ScoreAccumulator::new(model.target_names().to_vec());
-    let mut chunk = Vec::new();
-    loop {
-        chunk.clear();
-        if table.read_chunk(PREDICT_CHUNK_ROWS, &mut chunk)? == 0 {
-            break;
-        }
-        let (inputs, targets) = split_rows(&chunk, d, c);
-        for (mixture, t) in model.predict(&inputs)?.iter().zip(targets.chunks_exact(c)) {
-            let row = scores.len();
-            let log_lik = scores.add(mixture, t)?;
-            if let Some(sink) = &mut per_row {
-                sink.row([row.to_string(), number(log_lik)])?;
+    // Chunks are scored on all cores, each into its own accumulator, and merged in file
+    // order: the same totals on any number of threads.
+    let names = model.target_names().to_vec();
+    let mut scores = ScoreAccumulator::new(names.clone());
+    let mut rows = 0;
+    let per_row_wanted = per_row.is_some();
+    parallel::in_order(
+        || {
+            let mut chunk = Vec::new();
+            let read = table.read_chunk(PREDICT_CHUNK_ROWS, &mut chunk)?;
+            let item = (read > 0).then_some((rows, chunk));
+            rows += read;
+            Ok(item)
+        },
+        |(first, chunk): (usize, Vec<f64>)| {
+            let (inputs, targets) = split_rows(&chunk, d, c);
+            let mut part = ScoreAccumulator::new(names.clone());
+            let mut lines = Lines::default();
+            let mixtures = model
+                .predict(&inputs)
+                .with_context(|| format!("rows {first}..{}", first + inputs.len() / d))?;
+            for (i, (mixture, t)) in mixtures.iter().zip(targets.chunks_exact(c)).enumerate() {
+                let log_lik = part
+                    .add(mixture, t)
+                    .with_context(|| format!("row {}", first + i))?;
+                if per_row_wanted {
+                    lines.index(first + i).number(log_lik).end();
+                }
             }
-        }
-    }
+            Ok((part, lines))
+        },
+        |(part, lines)| {
+            scores.merge(&part);
+            match &mut per_row {
+                Some(sink) => sink.write_lines(lines.as_bytes()),
+                None => Ok(()),
+            }
+        },
+    )?;
     table.require_rows(scores.len())?;
     if let Some(sink) = per_row {
         sink.finish()?;

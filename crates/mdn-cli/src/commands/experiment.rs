@@ -6,6 +6,8 @@ use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use mdn_experiments::experiments::{mnist, robot, toy};
 
+use super::engine::EngineArg;
+
 /// Which experiment to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExperimentKind {
@@ -50,6 +52,10 @@ pub struct ExperimentArgs {
     /// 60k/10k split (mnist only; default: the bundled copy).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Which implementation trains the networks (the results agree to f32 rounding; `auto`
+    /// is several times faster on the CPU).
+    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+    engine: EngineArg,
     /// No progress output.
     #[arg(long, short)]
     quiet: bool,
@@ -72,6 +78,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
                 quick: args.quick,
                 seed: args.seed,
                 progress,
+                engine: args.engine.into(),
             })?;
             args.out.join("report.md")
         }
@@ -81,6 +88,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
                 quick: args.quick,
                 seed: args.seed,
                 progress,
+                engine: args.engine.into(),
             })?;
             args.out.join("report.md")
         }
@@ -96,6 +104,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
                 components,
                 data_dir: args.data_dir.clone(),
                 progress,
+                engine: args.engine.into(),
             })?;
             args.out.join("report.md")
         }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use mdn::mdn_mixture::{GaussianMixture, ModeOptions, Temperature};
 use mdn::{CovarianceKind, Model, PREDICT_CHUNK_ROWS};
@@ -10,7 +10,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::columns::parse_numbers;
-use crate::output::{Sink, check_writable, number};
+use crate::output::{Lines, Sink, check_writable};
+use crate::parallel;
 use crate::table::Table;
 
 /// What to predict.
@@ -170,8 +171,9 @@ fn full_covariance(model: &Model) -> bool {
     matches!(&model.config().head, mdn::HeadConfig::Mixture(h) if h.covariance == CovarianceKind::Full)
 }
 
-fn write_rows(
-    sink: &mut Sink,
+/// Appends the output lines of one input row to `lines`.
+fn render_row(
+    lines: &mut Lines,
     model: &Model,
     kind: OutputKind,
     plan: &Plan,
@@ -181,62 +183,102 @@ fn write_rows(
 ) -> Result<()> {
     let c = model.target_dim();
     let m = model.config().components();
-    let mut fields = vec![row.to_string()];
+    if kind != OutputKind::Samples {
+        lines.index(row);
+    }
     match kind {
         OutputKind::Params => {
-            let weights = mixture.weights();
             let full = full_covariance(model);
-            for (k, &weight) in weights.iter().enumerate() {
-                fields.push(number(weight));
-                fields.extend(mixture.component_mean(k).iter().map(|&v| number(v)));
-                fields.extend(mixture.component_std(k).iter().map(|&v| number(v)));
+            for (k, &log_weight) in mixture.log_weights().iter().enumerate() {
+                lines.number(log_weight.exp());
+                lines.numbers(mixture.component_mean(k));
+                lines.numbers(&mixture.component_std(k));
                 if full {
                     let cov = mixture.component_covariance(k);
                     for a in 0..c {
-                        for b in a + 1..c {
-                            fields.push(number(cov[a * c + b]));
-                        }
+                        lines.numbers(&cov[a * c + a + 1..(a + 1) * c]);
                     }
                 }
             }
         }
-        OutputKind::Mean => fields.extend(mixture.mean().iter().map(|&v| number(v))),
-        OutputKind::Best => fields.extend(mixture.best_mean().iter().map(|&v| number(v))),
+        OutputKind::Mean => _ = lines.numbers(&mixture.mean()),
+        OutputKind::Best => _ = lines.numbers(mixture.best_mean()),
         OutputKind::Modes => {
             let modes = mixture.modes(&ModeOptions::default());
             for j in 0..m {
                 match modes.get(j) {
-                    Some(mode) => {
-                        fields.extend(mode.location.iter().map(|&v| number(v)));
-                        fields.push(number(mode.density()));
-                    }
-                    None => fields.extend(std::iter::repeat_n(String::new(), c + 1)),
+                    Some(mode) => _ = lines.numbers(&mode.location).number(mode.density()),
+                    None => (0..=c).for_each(|_| _ = lines.empty()),
                 }
             }
         }
         OutputKind::Samples => {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             rng.set_stream(row as u64);
-            for (s, draw) in mixture
-                .sample_n(plan.samples, &mut rng, plan.temperature)
-                .into_iter()
-                .enumerate()
-            {
-                let mut line = vec![row.to_string(), s.to_string()];
-                line.extend(draw.iter().map(|&v| number(v)));
-                sink.row(line)?;
+            let draws = mixture.sample_n(plan.samples, &mut rng, plan.temperature);
+            for (s, draw) in draws.iter().enumerate() {
+                lines.index(row).index(s).numbers(draw).end();
             }
             return Ok(());
         }
         OutputKind::Quantiles => {
             for &(_, p) in &plan.quantiles {
                 for j in 0..c {
-                    fields.push(number(mixture.marginal_quantile(j, p)?));
+                    lines.number(mixture.marginal_quantile(j, p)?);
                 }
             }
         }
     }
-    sink.row(fields)
+    lines.end();
+    Ok(())
+}
+
+/// A chunk of input rows: the index of its first row and the row-major inputs.
+type Chunk = (usize, Vec<f64>);
+
+/// The output lines of a chunk of input rows.
+fn render_chunk(
+    args: &PredictArgs,
+    plan: &Plan,
+    model: &Model,
+    (first, inputs): Chunk,
+) -> Result<Lines> {
+    let mut lines = Lines::default();
+    let mixtures = model
+        .predict(&inputs)
+        .with_context(|| format!("rows {first}..{}", first + inputs.len() / model.input_dim()))?;
+    for (i, mixture) in mixtures.iter().enumerate() {
+        let row = first + i;
+        render_row(
+            &mut lines,
+            model,
+            args.output,
+            plan,
+            row,
+            mixture,
+            args.seed,
+        )
+        .with_context(|| format!("row {row}"))?;
+    }
+    Ok(lines)
+}
+
+/// Predicts chunk after chunk from `next` on all cores and writes the lines in row order;
+/// returns the sink for the caller to finish once the input is known to be complete.
+fn stream(
+    args: &PredictArgs,
+    plan: &Plan,
+    model: &Model,
+    next: impl FnMut() -> Result<Option<Chunk>>,
+) -> Result<Sink> {
+    let mut sink = Sink::create(args.out.as_deref())?;
+    sink.row(header(model, args.output, plan))?;
+    parallel::in_order(
+        next,
+        |chunk| render_chunk(args, plan, model, chunk),
+        |lines| sink.write_lines(lines.as_bytes()),
+    )?;
+    Ok(sink)
 }
 
 pub fn run(args: PredictArgs) -> Result<()> {
@@ -254,29 +296,15 @@ pub fn run(args: PredictArgs) -> Result<()> {
         .expect("clap requires --data or --images");
     let columns = model.input_names().to_vec();
     let mut table = Table::open_for(data, &columns, Some(&args.model))?;
-    let mut sink = Sink::create(args.out.as_deref())?;
-    sink.row(header(&model, args.output, &plan))?;
-    let mut row = 0;
-    let mut inputs = Vec::new();
-    loop {
-        inputs.clear();
-        if table.read_chunk(PREDICT_CHUNK_ROWS, &mut inputs)? == 0 {
-            break;
-        }
-        for mixture in model.predict(&inputs)? {
-            write_rows(
-                &mut sink,
-                &model,
-                args.output,
-                &plan,
-                row,
-                &mixture,
-                args.seed,
-            )?;
-            row += 1;
-        }
-    }
-    table.require_rows(row)?;
+    let mut rows = 0;
+    let sink = stream(&args, &plan, &model, || {
+        let mut inputs = Vec::new();
+        let read = table.read_chunk(PREDICT_CHUNK_ROWS, &mut inputs)?;
+        let chunk = (read > 0).then_some((rows, inputs));
+        rows += read;
+        Ok(chunk)
+    })?;
+    table.require_rows(rows)?;
     sink.finish()
 }
 
@@ -307,23 +335,15 @@ fn predict_images(args: &PredictArgs, plan: &Plan, model: &Model, path: &Path) -
             cnn.width
         );
     }
-    let mut sink = Sink::create(args.out.as_deref())?;
-    sink.row(header(model, args.output, plan))?;
-    let mut row = 0;
-    for chunk in images.pixels.chunks(PREDICT_CHUNK_ROWS * pixels) {
-        let inputs: Vec<f64> = chunk.iter().map(|&p| f64::from(p)).collect();
-        for mixture in model.predict(&inputs)? {
-            write_rows(
-                &mut sink,
-                model,
-                args.output,
-                plan,
-                row,
-                &mixture,
-                args.seed,
-            )?;
-            row += 1;
-        }
-    }
+    let mut chunks = images
+        .pixels
+        .chunks(PREDICT_CHUNK_ROWS * pixels)
+        .enumerate();
+    let sink = stream(args, plan, model, || {
+        Ok(chunks.next().map(|(i, chunk)| {
+            let inputs = chunk.iter().map(|&p| f64::from(p)).collect();
+            (i * PREDICT_CHUNK_ROWS, inputs)
+        }))
+    })?;
     sink.finish()
 }

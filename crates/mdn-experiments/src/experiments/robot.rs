@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use mdn::mdn_mixture::GaussianMixture;
-use mdn::{BackboneConfig, Dataset, MlpConfig, NetworkConfig, TrainConfig};
+use mdn::{BackboneConfig, Dataset, Engine, MlpConfig, NetworkConfig, TrainConfig};
 use serde::Serialize;
 
 use super::common::{self, Fitted, ModelMetrics};
@@ -26,6 +26,8 @@ pub struct RobotOptions {
     pub seed: u64,
     /// Show progress on stderr.
     pub progress: bool,
+    /// Which implementation trains the networks ([`Engine::Auto`]: the CPU kernels on the CPU).
+    pub engine: Engine,
 }
 
 /// The settings a run used.
@@ -154,7 +156,9 @@ fn arm_metrics(fitted: &Fitted, reach: &Reach) -> ArmMetrics {
 /// Runs the experiment, writing figures, metrics.json and report.md into `options.out`.
 pub fn run(options: &RobotOptions) -> Result<RobotMetrics> {
     common::prepare_dir(&options.out)?;
-    let settings = RobotSettings::new(options.quick, options.seed);
+    let mut settings = RobotSettings::new(options.quick, options.seed);
+    settings.train.engine = options.engine;
+    settings.sweep_train.engine = options.engine;
     let train = robot::inverse(settings.n_train, options.seed);
     let test = robot::inverse(settings.n_test, options.seed.wrapping_add(1));
     let backbone = BackboneConfig::Mlp(MlpConfig::new(2, settings.hidden.clone()));

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use mdn::mdn_mixture::GaussianMixture;
-use mdn::{BackboneConfig, MlpConfig, NetworkConfig, TrainConfig};
+use mdn::{BackboneConfig, Engine, MlpConfig, NetworkConfig, TrainConfig};
 use serde::Serialize;
 
 use super::common::{self, Fitted, ModelMetrics};
@@ -28,6 +28,8 @@ pub struct ToyOptions {
     pub seed: u64,
     /// Show progress on stderr.
     pub progress: bool,
+    /// Which implementation trains the networks ([`Engine::Auto`]: the CPU kernels on the CPU).
+    pub engine: Engine,
 }
 
 /// The settings a run used, recorded in metrics.json.
@@ -100,7 +102,8 @@ fn bayes_nll(xs: &[f64]) -> f64 {
 /// Runs the experiment, writing figures, metrics.json and report.md into `options.out`.
 pub fn run(options: &ToyOptions) -> Result<ToyMetrics> {
     common::prepare_dir(&options.out)?;
-    let settings = ToySettings::new(options.quick, options.seed);
+    let mut settings = ToySettings::new(options.quick, options.seed);
+    settings.train.engine = options.engine;
     let train = toy::inverse(settings.n_train, options.seed);
     let test = toy::inverse(settings.n_test, options.seed.wrapping_add(1));
     let backbone = BackboneConfig::Mlp(MlpConfig::new(1, settings.hidden.clone()));
@@ -287,10 +290,7 @@ fn density_figure(data: &[(f64, f64)], models: &[&Fitted]) -> Result<PanelGrid> 
     let mut panels = Vec::new();
     for fitted in models {
         let mixtures = predict_grid(fitted, &xs)?;
-        let values: Vec<f64> = mixtures
-            .iter()
-            .flat_map(|m| ts.iter().map(move |&t| m.prob(&[t])))
-            .collect();
+        let values: Vec<f64> = mixtures.iter().flat_map(|m| m.prob_many(&ts)).collect();
         let cap = 8.0;
         let mut panel = Panel::new(
             format!("p(t|x), {}", fitted.name),

@@ -10,16 +10,22 @@
 //!   values, then the mixture density at 200 t values for each, as the toy experiment's
 //!   density figure does.
 //!
-//! A training step is what `Trainer::train_epoch` does per batch: gather the batch rows into
-//! a tensor, forward, mean NLL, read the loss back to the host (the trainer checks it is
-//! finite), backward, Adam step.
+//! Each runs on either engine: [`Engine::Cpu`], what the trainer and models use on the CPU
+//! (the hand-written kernels), or [`Engine::Burn`], Burn's tensor operations (what this crate
+//! used before the kernels existed; for W3 that also means one `GaussianMixture::prob` call
+//! per grid point, as the figure code did then).
+//!
+//! A training step is what the trainer does per batch: gather the batch rows from the shuffled
+//! pool, forward, mean NLL, read the loss back to the host (the trainer checks it is finite),
+//! backward, Adam step.
 #![allow(dead_code)]
 
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use mdn::mdn_cpu::{self, Session};
 use mdn::{
-    BackboneConfig, CnnConfig, Dataset, MlpConfig, Model, Network, NetworkConfig, Prediction,
-    TrainConfig, Trainer,
+    BackboneConfig, CnnConfig, Dataset, Engine, MlpConfig, Model, Network, NetworkConfig,
+    Prediction, TrainConfig, Trainer,
 };
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
@@ -71,31 +77,48 @@ fn adam() -> ModuleOptimizer {
     AdamConfig::new().with_epsilon(1e-8).init()
 }
 
+/// The network and optimiser of a training workload on one engine.
+enum Stepper {
+    Burn {
+        network: Network,
+        optimizer: ModuleOptimizer,
+        device: Device,
+    },
+    Cpu(Session),
+}
+
 /// One workload of repeated training steps over a pool of standardised rows, visited in a
 /// shuffled order as the trainer does.
 pub struct TrainStep {
-    network: Network,
-    optimizer: ModuleOptimizer,
+    stepper: Stepper,
     x: Vec<f32>,
     t: Vec<f32>,
     input_dim: usize,
     order: Vec<usize>,
     cursor: usize,
     batch: usize,
-    device: Device,
+    xs: Vec<f32>,
+    ts: Vec<f32>,
 }
 
 impl TrainStep {
     /// W1: the toy MDN at `batch` rows per step.
-    pub fn toy(batch: usize) -> Self {
+    pub fn toy(batch: usize, engine: Engine) -> Self {
         let rows = (4 * batch).max(8192);
         let (x, t) = toy_points(rows, 1);
-        Self::new(&toy_network(), standardise(&x), standardise(&t), 1, batch)
+        Self::new(
+            &toy_network(),
+            standardise(&x),
+            standardise(&t),
+            1,
+            batch,
+            engine,
+        )
     }
 
     /// W2: the conv MDN at `batch` images per step, on synthetic 28 × 28 images (timing does
     /// not depend on the pixel values) with a digit-like target in 0..=9.
-    pub fn conv(batch: usize) -> Self {
+    pub fn conv(batch: usize, engine: Engine) -> Self {
         let rows = 8 * batch;
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         let pixels: Vec<f64> = (0..rows * 784).map(|_| rng.random::<f64>()).collect();
@@ -103,24 +126,44 @@ impl TrainStep {
             .map(|_| f64::from(rng.random_range(0..10u8)))
             .collect();
         let x = standardise(&pixels); // one global scale for all pixels, as the trainer does
-        Self::new(&conv_network(), x, standardise(&digits), 784, batch)
+        Self::new(&conv_network(), x, standardise(&digits), 784, batch, engine)
     }
 
-    fn new(config: &NetworkConfig, x: Vec<f32>, t: Vec<f32>, d: usize, batch: usize) -> Self {
-        let device = mdn::cpu().autodiff();
-        let network = config.init(&device, 0).expect("a valid network");
+    fn new(
+        config: &NetworkConfig,
+        x: Vec<f32>,
+        t: Vec<f32>,
+        d: usize,
+        batch: usize,
+        engine: Engine,
+    ) -> Self {
+        let stepper = match engine {
+            Engine::Burn => {
+                let device = mdn::cpu().autodiff();
+                let network = config.init(&device, 0).expect("a valid network");
+                Stepper::Burn {
+                    network,
+                    optimizer: adam(),
+                    device,
+                }
+            }
+            _ => {
+                let network = config.init_cpu(0).expect("a network the CPU kernels run");
+                Stepper::Cpu(Session::new(network, mdn_cpu::AdamConfig::default()))
+            }
+        };
         let mut order: Vec<usize> = (0..t.len()).collect();
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(3));
         Self {
-            network,
-            optimizer: adam(),
+            stepper,
             x,
             t,
             input_dim: d,
             order,
             cursor: 0,
             batch,
-            device,
+            xs: Vec::with_capacity(batch * d),
+            ts: Vec::with_capacity(batch),
         }
     }
 
@@ -137,29 +180,43 @@ impl TrainStep {
         let rows = &self.order[self.cursor..self.cursor + self.batch];
         self.cursor += self.batch;
         let d = self.input_dim;
-        let mut xs = Vec::with_capacity(rows.len() * d);
-        let mut ts = Vec::with_capacity(rows.len());
+        self.xs.clear();
+        self.ts.clear();
         for &r in rows {
-            xs.extend_from_slice(&self.x[r * d..(r + 1) * d]);
-            ts.push(self.t[r]);
+            self.xs.extend_from_slice(&self.x[r * d..(r + 1) * d]);
+            self.ts.push(self.t[r]);
         }
-        let x = Tensor::<2>::from_data(TensorData::new(xs, [rows.len(), d]), &self.device);
-        let t = Tensor::<2>::from_data(TensorData::new(ts, [rows.len(), 1]), &self.device);
-        let loss = match self.network.forward(x) {
-            Prediction::Mixture(mixture) => mixture.nll(t),
-            Prediction::Point(_) => unreachable!("the workloads are MDNs"),
-        };
-        let value = f64::from(loss.clone().into_scalar::<f32>());
-        let grads = GradientsParams::from_grads(loss.backward(), &self.network);
-        let network = self.network.clone();
-        self.network = self.optimizer.step(LEARNING_RATE, network, grads);
-        value
+        let n = rows.len();
+        match &mut self.stepper {
+            Stepper::Cpu(session) => {
+                let sums = session.step(&self.xs, &self.ts, n, LEARNING_RATE);
+                assert!(sums.is_finite(), "the workloads do not diverge");
+                sums.loss / n as f64
+            }
+            Stepper::Burn {
+                network,
+                optimizer,
+                device,
+            } => {
+                let x = Tensor::<2>::from_data(TensorData::new(self.xs.clone(), [n, d]), &*device);
+                let t = Tensor::<2>::from_data(TensorData::new(self.ts.clone(), [n, 1]), &*device);
+                let loss = match network.forward(x) {
+                    Prediction::Mixture(mixture) => mixture.nll(t),
+                    Prediction::Point(_) => unreachable!("the workloads are MDNs"),
+                };
+                let value = f64::from(loss.clone().into_scalar::<f32>());
+                let grads = GradientsParams::from_grads(loss.backward(), &*network);
+                *network = optimizer.step(LEARNING_RATE, network.clone(), grads);
+                value
+            }
+        }
     }
 }
 
 /// W3: a toy model and the 200 × 200 grid it is evaluated on.
 pub struct DensityGrid {
     model: Model,
+    per_point: bool,
     xs: Vec<f64>,
     ts: Vec<f64>,
 }
@@ -173,8 +230,9 @@ fn linspace(start: f64, end: f64, n: usize) -> Vec<f64> {
 
 impl DensityGrid {
     /// Trains the toy MDN briefly (the grid's cost does not depend on how well) through the
-    /// public trainer, which is the only public way to get a [`Model`] without a file.
-    pub fn new() -> Self {
+    /// public trainer, which is the only public way to get a [`Model`] without a file, and
+    /// queries it through `engine`.
+    pub fn new(engine: Engine) -> Self {
         let (x, t) = toy_points(1000, 4);
         let data = Dataset::new(x, 1, t, 1).expect("valid toy data");
         let config = TrainConfig {
@@ -187,25 +245,32 @@ impl DensityGrid {
             .fit(&toy_network(), &data)
             .expect("toy training");
         Self {
-            model: trained.model,
+            model: trained
+                .model
+                .with_engine(engine)
+                .expect("an engine for the CPU"),
+            per_point: engine == Engine::Burn,
             // The toy experiment's plot ranges.
             xs: linspace(-0.1, 1.1, GRID),
             ts: linspace(-0.1, 1.1, GRID),
         }
     }
 
-    /// p(t|x) at every grid point, x-major.
+    /// p(t|x) at every grid point, x-major: one batched density evaluation per mixture, as
+    /// the toy experiment's density figure does (one `prob` call per point on the Burn
+    /// variant, as it did before).
     pub fn evaluate(&self) -> Vec<f64> {
         let mixtures = self.model.predict(&self.xs).expect("prediction");
-        mixtures
-            .iter()
-            .flat_map(|m| self.ts.iter().map(move |&t| m.prob(&[t])))
-            .collect()
-    }
-}
-
-impl Default for DensityGrid {
-    fn default() -> Self {
-        Self::new()
+        let mut grid = vec![0.0; self.xs.len() * self.ts.len()];
+        for (mixture, row) in mixtures.iter().zip(grid.chunks_exact_mut(self.ts.len())) {
+            if self.per_point {
+                for (p, &t) in row.iter_mut().zip(&self.ts) {
+                    *p = mixture.prob(&[t]);
+                }
+            } else {
+                mixture.prob_batch(&self.ts, row);
+            }
+        }
+        grid
     }
 }

@@ -12,8 +12,39 @@ use mdn_cpu::{Architecture, Backbone, Covariance, Head};
 
 use crate::activation::Activation;
 use crate::backbone::BackboneConfig;
+use crate::error::{MdnError, Result};
 use crate::network::{HeadConfig, Network, NetworkConfig};
 use mdn_mixture::CovarianceKind;
+
+impl NetworkConfig {
+    /// The network for the CPU kernels, with the parameters [`NetworkConfig::init`] draws
+    /// from `seed`: for custom training loops on [`mdn_cpu::Session`] (the steps the
+    /// trainer's CPU engine takes).
+    ///
+    /// # Examples
+    /// ```
+    /// use mdn::{BackboneConfig, MlpConfig, NetworkConfig};
+    /// use mdn::mdn_cpu::{AdamConfig, Session};
+    ///
+    /// let config = NetworkConfig::mdn(BackboneConfig::Mlp(MlpConfig::new(1, vec![8])), 1, 3);
+    /// let mut session = Session::new(config.init_cpu(0)?, AdamConfig::default());
+    /// let sums = session.step(&[0.1, -0.4], &[0.3, 0.9], 2, 1e-3); // 2 rows of x and t
+    /// assert!(sums.is_finite());
+    /// # Ok::<(), mdn::MdnError>(())
+    /// ```
+    pub fn init_cpu(&self, seed: u64) -> Result<mdn_cpu::Network> {
+        self.check()?;
+        let arch = architecture(self).ok_or_else(|| {
+            MdnError::invalid(
+                "engine",
+                "cpu",
+                "the CPU kernels do not run this architecture",
+            )
+        })?;
+        let params = export(&self.init(&Device::flex(), seed)?, &arch);
+        Ok(mdn_cpu::Network::new(arch, params).expect("the architecture was checked"))
+    }
+}
 
 /// The architecture in `mdn-cpu`'s terms, or `None` if its kernels cannot run it.
 pub(crate) fn architecture(config: &NetworkConfig) -> Option<Architecture> {

@@ -250,9 +250,12 @@ impl Checkpoint {
             return mismatch("the checkpoint was made on different data".into());
         }
         let saved = &self.meta.train_config;
+        // The engine is checked by `into_state`, on what it resolves to: `auto` and `cpu` both
+        // continue a checkpoint of the CPU engine.
         let comparable = TrainConfig {
             epochs: saved.epochs,
             patience: saved.patience,
+            engine: saved.engine,
             ..config.clone()
         };
         if &comparable != saved {
@@ -281,7 +284,8 @@ impl Checkpoint {
                 path,
                 ModelFileError::Mismatch(format!(
                     "cannot resume: the checkpoint was written by the {written} engine and this \
-                     run uses the {engine} engine; resume with --engine {written}"
+                     run uses the {engine} engine; resume with engine {written} (`--engine \
+                     {written}`)"
                 )),
             ))
         };

@@ -425,7 +425,7 @@ pub(super) fn density_figure(
                 pixels: test.images.image(i).to_vec(),
                 heading: format!("test #{i} ({kind})"),
                 label: test.labels[i],
-                curve: ts.iter().map(|&t| (t, r.mixture.prob(&[t]))).collect(),
+                curve: ts.iter().copied().zip(r.mixture.prob_many(&ts)).collect(),
                 modes: r
                     .modes
                     .iter()

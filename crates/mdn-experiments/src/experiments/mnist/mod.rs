@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use mdn::mdn_mixture::{GaussianMixture, Mode, ModeOptions};
-use mdn::{BackboneConfig, CnnConfig, NetworkConfig, TrainConfig};
+use mdn::{BackboneConfig, CnnConfig, Engine, NetworkConfig, TrainConfig};
 use serde::Serialize;
 
 use super::common::{self, ModelMetrics};
@@ -48,6 +48,8 @@ pub struct MnistOptions {
     pub data_dir: Option<PathBuf>,
     /// Show progress on stderr.
     pub progress: bool,
+    /// Which implementation trains the networks ([`Engine::Auto`]: the CPU kernels on the CPU).
+    pub engine: Engine,
 }
 
 impl MnistOptions {
@@ -60,6 +62,7 @@ impl MnistOptions {
             components: DEFAULT_COMPONENTS,
             data_dir: None,
             progress: true,
+            engine: Engine::Auto,
         }
     }
 }
@@ -213,7 +216,8 @@ impl Reading {
 
 /// Runs the experiment with the settings of `options`.
 pub fn run(options: &MnistOptions) -> Result<MnistMetrics> {
-    let settings = MnistSettings::new(options.quick, options.seed, options.components);
+    let mut settings = MnistSettings::new(options.quick, options.seed, options.components);
+    settings.train.engine = options.engine;
     run_with(options, settings)
 }
 
