@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Issue 8's measurements in one sitting: our Burn/Flex workloads beside their PyTorch twins,
-# the W1 batch-scaling table and the W4 CLI table (wall time and peak memory of
-# `mdn predict --output params` and `mdn eval` at 10k, 100k and 1M rows).
+# Issue 8's measurements in one sitting: our workloads on the CPU kernels (the default engine)
+# and on Burn's tensor operations (the general engine, and what mdn used before the kernels)
+# beside their PyTorch twins, the W1 batch-scaling table and the W4 CLI table (wall time and
+# peak memory of `mdn train`, `mdn predict --output params` and `mdn eval` at 10k, 100k and
+# 1M rows).
 #
 #   bench/compare.sh [--seconds S] [--retries N] [--skip-scaling] [--skip-w4]
-#                    [--rows "10000 100000 1000000"]
+#                    [--rows "10000 100000 1000000"] [--baseline REV]
 #
-# Prints Markdown tables and keeps them, with the raw timings of both sides, in bench/results/
-# (latest.md, ours.tsv, torch.tsv); bench/plot_ratios.py draws bench/ratios.png from them.
+# --baseline REV also builds the `mdn` binary of git revision REV (in a temporary worktree)
+# and times W4 with it, for a before/after comparison of the CLI.
+#
+# Prints Markdown tables and keeps them, with the raw timings of every side, in bench/results/
+# (latest.md, ours.tsv, burn.tsv, torch.tsv); bench/plot_ratios.py draws bench/ratios.png
+# from them.
 #
 # PYTHON (default ~/.venvs/mdn-bench/bin/python, else python3) must have the packages of
 # bench/reference/requirements.txt. Timings are only meaningful on an otherwise idle machine:
@@ -22,6 +28,7 @@ retries=3
 scaling=1
 w4=1
 w4_rows="10000 100000 1000000"
+baseline=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
@@ -29,7 +36,8 @@ while [[ $# -gt 0 ]]; do
         --skip-scaling) scaling=0; shift ;;
         --skip-w4) w4=0; shift ;;
         --rows) w4_rows="$2"; shift 2 ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        --baseline) baseline="$2"; shift 2 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -57,7 +65,21 @@ ours=target/release/examples/bench_workloads
 mdn=target/release/mdn
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/mdn-bench.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+cleanup() {
+    if [[ -n "$baseline" ]]; then
+        git worktree remove --force "$work/baseline" 2>/dev/null || true
+        git worktree prune
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+if [[ -n "$baseline" ]]; then
+    echo "building the baseline mdn at $baseline (release) ..." >&2
+    git worktree add --detach --quiet "$work/baseline" "$baseline"
+    (cd "$work/baseline" && cargo build --release --quiet -p mdn-cli --bin mdn)
+    baseline_mdn="$work/baseline/target/release/mdn"
+    baseline_rev=$(git rev-parse --short "$baseline")
+fi
 results=bench/results
 mkdir -p "$results"
 exec > >(tee "$results/latest.md")
@@ -92,20 +114,25 @@ run_side() {
     grep '^RESULT' "$work/side.out" | grep -v 'workload' | sed "s/\$/\t$others/" >>"$tsv"
 }
 
-# Times each workload on our side, then on PyTorch's, one workload at a time. A pair during
-# which other processes took more than 5% of the CPU is timed again after a pause, up to
-# $retries more times; the last attempt is kept (and the table flags it if still noisy).
-run_both() {
+# Times each workload on our CPU kernels, on our Burn engine and on PyTorch, one workload at a
+# time. A triple during which other processes took more than 5% of the CPU is timed again
+# after a pause, up to $retries more times; the last attempt is kept (and the table flags it
+# if still noisy).
+run_all() {
     for workload in "$@"; do
         local attempt=0
         while true; do
-            : >"$work/pair-ours.tsv"
-            : >"$work/pair-torch.tsv"
-            run_side "$work/pair-ours.tsv" "$ours" --seconds "$seconds" "$workload"
-            run_side "$work/pair-torch.tsv" "$PYTHON" bench/reference/workloads.py \
+            : >"$work/one-ours.tsv"
+            : >"$work/one-burn.tsv"
+            : >"$work/one-torch.tsv"
+            run_side "$work/one-ours.tsv" "$ours" --seconds "$seconds" "$workload"
+            run_side "$work/one-burn.tsv" "$ours" --seconds "$seconds" "burn-$workload"
+            run_side "$work/one-torch.tsv" "$PYTHON" bench/reference/workloads.py \
                 --seconds "$seconds" "$workload"
+            # The Burn side reports its workload as burn-NAME; file it under NAME.
+            sed -i "s/\tburn-$workload\t/\t$workload\t/" "$work/one-burn.tsv"
             local noisy
-            noisy=$(cut -f7 "$work/pair-ours.tsv" "$work/pair-torch.tsv" |
+            noisy=$(cut -f7 "$work/one-ours.tsv" "$work/one-burn.tsv" "$work/one-torch.tsv" |
                 awk '$1 > 5 { n++ } END { print n + 0 }')
             if [[ $noisy == 0 || $attempt -ge $retries ]]; then
                 break
@@ -114,25 +141,27 @@ run_both() {
             echo "  $workload: the machine was busy; timing it again in 30 s ($attempt/$retries)" >&2
             sleep 30
         done
-        cat "$work/pair-ours.tsv" >>"$work/ours.tsv"
-        cat "$work/pair-torch.tsv" >>"$work/torch.tsv"
+        cat "$work/one-ours.tsv" >>"$work/ours.tsv"
+        cat "$work/one-burn.tsv" >>"$work/burn.tsv"
+        cat "$work/one-torch.tsv" >>"$work/torch.tsv"
     done
 }
 
 main_workloads=(w1:128 w1:4096 w2:64 w3)
 scaling_workloads=(w1:1280 w1:12800)
 : >"$work/ours.tsv"
+: >"$work/burn.tsv"
 : >"$work/torch.tsv"
-echo "timing W1-W3 (about $(awk -v s="$seconds" 'BEGIN { print int(s * 8 + 30) }') s) ..." >&2
-run_both "${main_workloads[@]}"
+echo "timing W1-W3 (about $(awk -v s="$seconds" 'BEGIN { print int(s * 12 + 45) }') s) ..." >&2
+run_all "${main_workloads[@]}"
 if [[ $scaling == 1 ]]; then
     echo "timing the W1 scaling batches ..." >&2
-    run_both "${scaling_workloads[@]}"
+    run_all "${scaling_workloads[@]}"
 fi
 
-cp "$work/ours.tsv" "$work/torch.tsv" "$results/"
+cp "$work/ours.tsv" "$work/burn.tsv" "$work/torch.tsv" "$results/"
 
-"$PYTHON" - "$work/ours.tsv" "$work/torch.tsv" "$scaling" <<'EOF'
+"$PYTHON" - "$work/ours.tsv" "$work/burn.tsv" "$work/torch.tsv" "$scaling" <<'EOF'
 import sys
 
 def load(path):
@@ -142,51 +171,54 @@ def load(path):
         rows[name] = (float(ms), float(per_s), float(rows_per_s), int(n), float(others))
     return rows
 
-ours, torch, scaling = load(sys.argv[1]), load(sys.argv[2]), sys.argv[3] == "1"
+ours, burn, torch = load(sys.argv[1]), load(sys.argv[2]), load(sys.argv[3])
+scaling = sys.argv[4] == "1"
 labels = {
     "w1:128": ("W1 toy MDN training step, batch 128", "steps/s", "≥ 4×"),
     "w1:4096": ("W1 toy MDN training step, batch 4096", "steps/s", "≥ 1.5×"),
     "w2:64": ("W2 conv MDN training step, batch 64", "steps/s", "≥ 1×"),
     "w3": ("W3 p(t|x) on a 200×200 grid", "ms", "≤ 0.5× time"),
 }
-print("## W1–W3: ours (Burn 0.22.1, Flex) vs PyTorch, 2 threads")
+print("## W1–W3: ours (CPU kernels) and our Burn engine (Burn 0.22.1, Flex) vs PyTorch, 2 threads")
 print()
-print("| workload | ours | PyTorch | ours/PyTorch | goal | met | others' CPU % (ours, PyTorch) |")
-print("| --- | ---: | ---: | ---: | --- | --- | ---: |")
+print("| workload | ours | ours, Burn engine | PyTorch | ours/PyTorch | goal | met | ours vs Burn engine | others' CPU % (ours, Burn, PyTorch) |")
+print("| --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |")
 for key, (label, unit, goal) in labels.items():
-    o, t = ours[key], torch[key]
+    o, b, t = ours[key], burn[key], torch[key]
     if unit == "steps/s":
         ratio = o[1] / t[1]
         need = {"w1:128": 4.0, "w1:4096": 1.5, "w2:64": 1.0}[key]
         met = ratio >= need
-        cells = f"{o[1]:,.1f} steps/s ({o[0]:.3f} ms)", f"{t[1]:,.1f} steps/s ({t[0]:.3f} ms)"
+        cell = lambda r: f"{r[1]:,.1f} steps/s ({r[0]:.3f} ms)"
         ratio_text = f"{ratio:.2f}× steps/s"
     else:
         ratio = o[0] / t[0]
         met = ratio <= 0.5
-        cells = f"{o[0]:.3f} ms", f"{t[0]:.3f} ms"
+        cell = lambda r: f"{r[0]:.3f} ms"
         ratio_text = f"{ratio:.2f}× time"
-    quiet = f"{o[4]:.1f}, {t[4]:.1f}"
-    print(f"| {label} | {cells[0]} | {cells[1]} | {ratio_text} | {goal} | {'yes' if met else 'no'} | {quiet} |")
+    speedup = b[0] / o[0]
+    quiet = f"{o[4]:.1f}, {b[4]:.1f}, {t[4]:.1f}"
+    print(f"| {label} | {cell(o)} | {cell(b)} | {cell(t)} | {ratio_text} | {goal} | {'yes' if met else 'no'} | {speedup:.1f}× faster | {quiet} |")
 print()
 
 if scaling:
     epoch = 128_000
     print(f"## W1 scaling: time per epoch-equivalent ({epoch:,} rows) as the batch grows")
     print()
-    print("| batch | steps/epoch | ours s/epoch | PyTorch s/epoch | ours/PyTorch time | ours rows/s | PyTorch rows/s | others' CPU % |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| batch | steps/epoch | ours s/epoch | Burn engine s/epoch | PyTorch s/epoch | ours/PyTorch time | ours rows/s | PyTorch rows/s | others' CPU % |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for batch in (128, 1280, 4096, 12800):
         key = f"w1:{batch}"
-        if key not in ours or key not in torch:
+        if key not in ours or key not in torch or key not in burn:
             continue
-        o, t = ours[key], torch[key]
+        o, b, t = ours[key], burn[key], torch[key]
         steps = epoch / batch
-        so, st = o[0] * steps / 1e3, t[0] * steps / 1e3
-        print(f"| {batch:,} | {steps:,.1f} | {so:.3f} | {st:.3f} | {so / st:.2f}× | {o[2]:,.0f} | {t[2]:,.0f} | {o[4]:.1f}, {t[4]:.1f} |")
+        so, sb, st = (r[0] * steps / 1e3 for r in (o, b, t))
+        worst = max(o[4], b[4], t[4])
+        print(f"| {batch:,} | {steps:,.1f} | {so:.3f} | {sb:.3f} | {st:.3f} | {so / st:.2f}× | {o[2]:,.0f} | {t[2]:,.0f} | {worst:.1f} |")
     print()
 
-worst = max(r[4] for side in (ours, torch) for r in side.values())
+worst = max(r[4] for side in (ours, burn, torch) for r in side.values())
 print(f"Other processes used at most {worst:.1f}% of the machine's CPU during any timing above.")
 if worst > 5:
     print(f"**Warning: the machine was not quiet (up to {worst:.0f}% busy with other work); "
@@ -208,6 +240,11 @@ if [[ $w4 == 1 ]]; then
         "$mdn" train --data "$work/toy-$largest.csv" --inputs x --targets t \
         --out "$work/toy.mdn" --epochs 5 --quiet
     train_after=$(busy_seconds)
+    burn_before=$(busy_seconds)
+    /usr/bin/time -v -o "$work/train-burn.time" \
+        "$mdn" train --data "$work/toy-$largest.csv" --inputs x --targets t \
+        --out "$work/toy-burn.mdn" --epochs 5 --quiet --engine burn
+    burn_after=$(busy_seconds)
     report() { # label, /usr/bin/time -v output, machine busy seconds before and after
         awk -v label="$1" -v b="$3" -v a="$4" -v n="$(nproc)" -F': ' '
             /Elapsed \(wall clock\)/ { k = split($2, p, ":"); wall = 0
@@ -244,12 +281,26 @@ if [[ $w4 == 1 ]]; then
     echo "| --- | ---: | ---: | ---: |"
     report "mdn train, $largest rows, 5 epochs (the model below)" "$work/train.time" \
         "$train_before" "$train_after"
+    report "mdn train --engine burn, the same" "$work/train-burn.time" \
+        "$burn_before" "$burn_after"
     for n in $w4_rows; do
         measure "mdn predict --output params, $n rows" \
             "$mdn" predict --model "$work/toy.mdn" --data "$work/toy-$n.csv" \
             --output params --out "$work/params-$n.csv"
         measure "mdn eval, $n rows" "$mdn" eval --model "$work/toy.mdn" --data "$work/toy-$n.csv"
     done
+    if [[ -n "$baseline" ]]; then
+        # The baseline binary may not read today's model files: it gets its own model.
+        "$baseline_mdn" train --data "$work/toy-$largest.csv" --inputs x --targets t \
+            --out "$work/toy-baseline.mdn" --epochs 5 --quiet
+        for n in $w4_rows; do
+            measure "baseline ($baseline_rev) mdn predict --output params, $n rows" \
+                "$baseline_mdn" predict --model "$work/toy-baseline.mdn" \
+                --data "$work/toy-$n.csv" --output params --out "$work/params-b-$n.csv"
+            measure "baseline ($baseline_rev) mdn eval, $n rows" \
+                "$baseline_mdn" eval --model "$work/toy-baseline.mdn" --data "$work/toy-$n.csv"
+        done
+    fi
     echo
 fi
 echo "- load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

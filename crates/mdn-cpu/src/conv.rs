@@ -176,6 +176,51 @@ fn check_cols(what: &str, cols: &[f32], shape: ImageShape, kernel: usize) {
     );
 }
 
+/// Runs `$call` vectorised with the const generic `$k` set to `kernel` for the common kernel
+/// sides (1, 3, 5, 7), whose copies then compile to fixed-size moves, and to 0 (the kernel
+/// side is read at run time) for any other.
+macro_rules! by_kernel {
+    ($kernel:expr, $k:ident => $call:expr) => {
+        match $kernel {
+            1 => vectorized(
+                #[inline(always)]
+                || {
+                    const $k: usize = 1;
+                    $call
+                },
+            ),
+            3 => vectorized(
+                #[inline(always)]
+                || {
+                    const $k: usize = 3;
+                    $call
+                },
+            ),
+            5 => vectorized(
+                #[inline(always)]
+                || {
+                    const $k: usize = 5;
+                    $call
+                },
+            ),
+            7 => vectorized(
+                #[inline(always)]
+                || {
+                    const $k: usize = 7;
+                    $call
+                },
+            ),
+            _ => vectorized(
+                #[inline(always)]
+                || {
+                    const $k: usize = 0;
+                    $call
+                },
+            ),
+        }
+    };
+}
+
 /// im2col for a "same"-padded, stride-1 `kernel × kernel` convolution.
 ///
 /// Row `(n, y, x)` of `cols` (row index `(n·height + y)·width + x`), column
@@ -208,28 +253,7 @@ pub fn im2col(input: &[f32], shape: ImageShape, kernel: usize, cols: &mut [f32])
     };
     let mut buffer = [0.0f32; RING];
     let ring = &mut buffer[..len];
-    match kernel {
-        1 => vectorized(
-            #[inline(always)]
-            || im2col_ring::<1>(input, shape, kernel, cols, ring),
-        ),
-        3 => vectorized(
-            #[inline(always)]
-            || im2col_ring::<3>(input, shape, kernel, cols, ring),
-        ),
-        5 => vectorized(
-            #[inline(always)]
-            || im2col_ring::<5>(input, shape, kernel, cols, ring),
-        ),
-        7 => vectorized(
-            #[inline(always)]
-            || im2col_ring::<7>(input, shape, kernel, cols, ring),
-        ),
-        _ => vectorized(
-            #[inline(always)]
-            || im2col_ring::<0>(input, shape, kernel, cols, ring),
-        ),
-    }
+    by_kernel!(kernel, K => im2col_ring::<K>(input, shape, kernel, cols, ring));
 }
 
 /// The adjoint of [`im2col`]: adds each entry of `d_cols` into the position of `d_input` it
@@ -260,28 +284,7 @@ pub fn col2im_add(d_cols: &[f32], shape: ImageShape, kernel: usize, d_input: &mu
     };
     let mut buffer = [0.0f32; RING];
     let ring = &mut buffer[..len];
-    match kernel {
-        1 => vectorized(
-            #[inline(always)]
-            || col2im_ring::<1>(d_cols, shape, kernel, d_input, ring),
-        ),
-        3 => vectorized(
-            #[inline(always)]
-            || col2im_ring::<3>(d_cols, shape, kernel, d_input, ring),
-        ),
-        5 => vectorized(
-            #[inline(always)]
-            || col2im_ring::<5>(d_cols, shape, kernel, d_input, ring),
-        ),
-        7 => vectorized(
-            #[inline(always)]
-            || col2im_ring::<7>(d_cols, shape, kernel, d_input, ring),
-        ),
-        _ => vectorized(
-            #[inline(always)]
-            || col2im_ring::<0>(d_cols, shape, kernel, d_input, ring),
-        ),
-    }
+    by_kernel!(kernel, K => col2im_ring::<K>(d_cols, shape, kernel, d_input, ring));
 }
 
 /// `dst = src` for runs of `k` floats; `K` is `k` when known at compile time (the copy is

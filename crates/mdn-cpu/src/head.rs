@@ -240,6 +240,44 @@ fn scales(
     }
 }
 
+/// log α (`[m, rows]`), σ and dσ/dz (`[scale columns, rows]`) of a mixture head's raw
+/// outputs, in the given buffers (grown as needed), with the `[rows]` scratch `max` and `sum`
+/// they used; returned as slices of exactly those sizes.
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+#[inline(always)]
+fn weights_and_scales<'a>(
+    shape: MixtureShape,
+    raw: &[f32],
+    rows: usize,
+    log_alpha: &'a mut Vec<f32>,
+    sigma: &'a mut Vec<f32>,
+    slope: &'a mut Vec<f32>,
+    max: &'a mut Vec<f32>,
+    sum: &'a mut Vec<f32>,
+) -> (
+    &'a mut [f32],
+    &'a mut [f32],
+    &'a mut [f32],
+    &'a mut [f32],
+    &'a mut [f32],
+) {
+    let log_alpha = sized(log_alpha, shape.m * rows);
+    let (max, sum) = (sized(max, rows), sized(sum, rows));
+    log_softmax(raw, shape.m, rows, log_alpha, max, sum);
+    let columns = shape.scale_columns();
+    let (sigma, slope) = (sized(sigma, columns * rows), sized(slope, columns * rows));
+    scales(
+        raw,
+        shape.scale_start(),
+        columns,
+        rows,
+        shape.min_sigma,
+        sigma,
+        slope,
+    );
+    (log_alpha, sigma, slope, max, sum)
+}
+
 /// Writes the targets `[rows, c]` feature-major into `out` (`[c, rows]`).
 #[inline(always)]
 fn transpose_targets(targets: &[f32], rows: usize, c: usize, out: &mut [f32]) {
@@ -352,10 +390,7 @@ fn mixture_loss(
     scratch: &mut HeadScratch,
 ) -> f64 {
     let MixtureShape {
-        m,
-        c,
-        covariance,
-        min_sigma,
+        m, c, covariance, ..
     } = shape;
     let HeadScratch {
         log_alpha,
@@ -367,22 +402,8 @@ fn mixture_loss(
         max,
         sum,
     } = scratch;
-    let log_alpha = sized(log_alpha, m * rows);
-    let max = sized(max, rows);
-    let sum = sized(sum, rows);
-    log_softmax(raw, m, rows, log_alpha, max, sum);
-    let scale_columns = shape.scale_columns();
-    let sigma = sized(sigma, scale_columns * rows);
-    let slope = sized(slope, scale_columns * rows);
-    scales(
-        raw,
-        shape.scale_start(),
-        scale_columns,
-        rows,
-        min_sigma,
-        sigma,
-        slope,
-    );
+    let (log_alpha, sigma, slope, max, sum) =
+        weights_and_scales(shape, raw, rows, log_alpha, sigma, slope, max, sum);
     let t = sized(t, c * rows);
     transpose_targets(targets, rows, c, t);
     // y = L⁻¹ δ per component and dimension (full covariance only).
@@ -687,10 +708,7 @@ fn mixture_params(
     scratch: &mut HeadScratch,
 ) -> MixtureParams {
     let MixtureShape {
-        m,
-        c,
-        min_sigma,
-        covariance,
+        m, c, covariance, ..
     } = shape;
     let HeadScratch {
         log_alpha,
@@ -700,19 +718,9 @@ fn mixture_params(
         sum,
         ..
     } = scratch;
-    let log_alpha = sized(log_alpha, m * rows);
-    log_softmax(raw, m, rows, log_alpha, sized(max, rows), sized(sum, rows));
+    let (log_alpha, sigma, ..) =
+        weights_and_scales(shape, raw, rows, log_alpha, sigma, slope, max, sum);
     let scale_columns = shape.scale_columns();
-    let sigma = sized(sigma, scale_columns * rows);
-    scales(
-        raw,
-        shape.scale_start(),
-        scale_columns,
-        rows,
-        min_sigma,
-        sigma,
-        sized(slope, scale_columns * rows),
-    );
     let lower_columns = m * shape.lower_count();
     let lower = match covariance {
         Covariance::Full => {

@@ -22,8 +22,18 @@ const MIN_SHARD_MACS: usize = 1 << 19;
 /// At most this many shards. A fixed power of two, so that results do not depend on the
 /// machine and the shards divide evenly between 2, 4 or 8 threads.
 const MAX_SHARDS: usize = 8;
-/// Rows per pass when only the loss is wanted (evaluation over a whole dataset).
-const LOSS_CHUNK_ROWS: usize = 8192;
+/// Multiply-adds per forward pass over many rows (prediction, evaluation): passes are cut to
+/// about this much work so that their buffers stay small — the im2col matrices of a CNN hold
+/// some 100,000 floats per image — yet large enough to keep every thread busy.
+const PASS_MACS: usize = 1 << 28;
+/// At most this many rows per pass.
+const MAX_PASS_ROWS: usize = 8192;
+
+/// Rows per forward pass over many rows: about [`PASS_MACS`] of work, at least one row and at
+/// most [`MAX_PASS_ROWS`] (about 88 MNIST images, or 8,192 rows of a small MLP).
+pub fn pass_rows(arch: &Architecture) -> usize {
+    (PASS_MACS / arch.forward_macs_per_row().max(1)).clamp(1, MAX_PASS_ROWS)
+}
 
 /// How a batch of `rows` examples is split: consecutive row ranges of (nearly) equal size.
 pub fn shard_ranges(arch: &Architecture, rows: usize) -> Vec<Range<usize>> {
@@ -133,27 +143,33 @@ impl Network {
         );
     }
 
-    /// What the head predicts for each row.
+    /// What the head predicts for each row, in passes of [`pass_rows`] rows.
     ///
     /// # Shapes
     /// - `inputs`: `[rows, input_dim]` (standardised, images flattened row-major)
     pub fn predict(&self, inputs: &[f32], rows: usize) -> HeadOutput {
         self.check_rows(inputs, rows);
-        let ranges = shard_ranges(&self.arch, rows);
         let d = self.arch.input_dim();
-        let parts: Vec<HeadOutput> = ranges
-            .into_par_iter()
-            .map(|range| {
-                let mut ws = Workspace::default();
-                let n = range.len();
-                self.forward(&inputs[range.start * d..range.end * d], n, &mut ws);
-                head::predict(&self.arch.head, &ws.raw, n, &mut ws.head)
-            })
-            .collect();
+        let step = pass_rows(&self.arch);
+        let mut parts = Vec::new();
+        for start in (0..rows.max(1)).step_by(step) {
+            let end = (start + step).min(rows);
+            let ranges = shard_ranges(&self.arch, end - start);
+            let shards: Vec<HeadOutput> = ranges
+                .into_par_iter()
+                .map(|range| {
+                    let mut ws = Workspace::default();
+                    let (first, n) = (start + range.start, range.len());
+                    self.forward(&inputs[first * d..(first + n) * d], n, &mut ws);
+                    head::predict(&self.arch.head, &ws.raw, n, &mut ws.head)
+                })
+                .collect();
+            parts.extend(shards);
+        }
         concatenate(parts)
     }
 
-    /// The summed loss of `rows` examples, in passes of at most 8,192 rows.
+    /// The summed loss of `rows` examples, in passes of [`pass_rows`] rows.
     ///
     /// # Shapes
     /// - `inputs`: `[rows, input_dim]`; `targets`: `[rows, target_dim]`
@@ -162,8 +178,9 @@ impl Network {
         let (d, c) = (self.arch.input_dim(), self.arch.target_dim());
         let mut total = LossSums::default();
         let mut workspaces = Vec::new();
-        for start in (0..rows).step_by(LOSS_CHUNK_ROWS) {
-            let end = (start + LOSS_CHUNK_ROWS).min(rows);
+        let step = pass_rows(&self.arch);
+        for start in (0..rows).step_by(step) {
+            let end = (start + step).min(rows);
             let ranges = shard_ranges(&self.arch, end - start);
             workspaces.resize_with(ranges.len(), Workspace::default);
             let sums: Vec<LossSums> = workspaces

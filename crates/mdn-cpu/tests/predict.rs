@@ -169,3 +169,51 @@ fn large_batches_are_predicted_in_order_across_shards() {
         assert!(close(&one.sigma, &all.sigma[r * 3..r * 3 + 3]), "row {r}");
     }
 }
+
+#[test]
+fn a_cnn_predicts_many_images_in_several_passes_in_order() {
+    let arch = Architecture {
+        backbone: Backbone::Cnn {
+            height: 28,
+            width: 28,
+            channels: vec![16, 32],
+            kernel: 5,
+            hidden: 32,
+            activation: Activation::Relu,
+        },
+        head: Head::Mixture {
+            target_dim: 1,
+            components: 2,
+            covariance: Covariance::Isotropic,
+            min_sigma: 1e-3,
+        },
+    };
+    let rows = 2 * mdn_cpu::network::pass_rows(&arch) + 5;
+    assert!(
+        rows < 1000,
+        "a pass of MNIST images is kept small ({rows} rows in three)"
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let params = (0..arch.layout().len())
+        .map(|_| rng.random_range(-0.1f32..0.1))
+        .collect();
+    let net = Network::new(arch, params).unwrap();
+    let x: Vec<f32> = (0..rows * 784)
+        .map(|_| rng.random_range(-1.0f32..1.0))
+        .collect();
+    let HeadOutput::Mixture(all) = net.predict(&x, rows) else {
+        unreachable!()
+    };
+    assert_eq!(all.rows, rows);
+    for r in [0, rows / 2, rows - 1] {
+        let HeadOutput::Mixture(one) = net.predict(&x[r * 784..(r + 1) * 784], 1) else {
+            unreachable!()
+        };
+        for (a, b) in one.means.iter().zip(&all.means[r * 2..r * 2 + 2]) {
+            assert!(
+                (a - b).abs() <= 1e-5 * (1.0 + a.abs()),
+                "row {r}: {a} vs {b}"
+            );
+        }
+    }
+}

@@ -78,6 +78,8 @@ fn adam() -> ModuleOptimizer {
 }
 
 /// The network and optimiser of a training workload on one engine.
+// One per workload; boxing the larger variant would gain nothing.
+#[allow(clippy::large_enum_variant)]
 enum Stepper {
     Burn {
         network: Network,

@@ -2,8 +2,10 @@
 //!
 //! [`MdnHead`] maps backbone features to the parameters of a Gaussian mixture
 //! ([`MixtureOutput`]); [`MixtureOutput::log_likelihood`] scores targets under it with
-//! logsumexp. Both live here, and nothing else in the crate touches the raw head outputs, so
-//! that a fused or hand-written kernel can later replace exactly this module.
+//! logsumexp. This is the Burn engine's version; on the CPU the trainer and models use the
+//! fused, hand-written version of the same head and loss in `mdn_cpu::head` (forward and
+//! backward in one pass), and `kernels/agreement.rs` checks that the two give the same
+//! losses and gradients.
 
 mod output;
 

@@ -13,6 +13,8 @@ use crate::network::Network;
 
 /// Weights and optimiser of a run.
 #[derive(Clone)]
+// One per training run; boxing the larger variant would gain nothing.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Weights {
     /// Burn's tensors, autodiff and optimiser.
     Burn {
