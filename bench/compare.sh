@@ -253,7 +253,9 @@ if [[ $w4 == 1 ]]; then
             /System time \(seconds\)/ { cpu += $2 }
             /Maximum resident set size/ { rss = $2 / 1024 }
             END { o = (a - b - cpu) / (wall * n) * 100; if (o < 0) o = 0
-                  printf "| %s | %.2f | %.1f | %.1f |\n", label, wall, rss, o }' "$2"
+                  # Under 0.5 s the jiffy-resolution CPU counters say nothing.
+                  share = wall < 0.5 ? "n/a" : sprintf("%.1f", o)
+                  printf "| %s | %.2f | %.1f | %s |\n", label, wall, rss, share }' "$2"
     }
     measure() { # label, then the command; timed again (as W1-W3 are) while others were busy
         local label="$1"; shift
@@ -264,8 +266,8 @@ if [[ $w4 == 1 ]]; then
             after=$(busy_seconds)
             row=$(report "$label" "$work/cmd.time" "$before" "$after")
             # Columns: | label | wall | MB | others % |; commands under 0.5 s are too short
-            # for the jiffy-resolution estimate of the others' share.
-            if awk -F'|' '{ exit !($3 > 0.5 && $5 > 5) }' <<<"$row" && ((attempt < retries)); then
+            # for the jiffy-resolution estimate of the others' share (n/a).
+            if awk -F'|' '{ exit !($3 > 0.5 && $5 + 0 > 5) }' <<<"$row" && ((attempt < retries)); then
                 attempt=$((attempt + 1))
                 echo "  $label: the machine was busy; timing it again in 30 s" >&2
                 sleep 30
