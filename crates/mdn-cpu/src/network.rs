@@ -29,8 +29,8 @@ const PASS_MACS: usize = 1 << 28;
 /// At most this many rows per pass.
 const MAX_PASS_ROWS: usize = 8192;
 
-/// Rows per forward pass over many rows: about [`PASS_MACS`] of work, at least one row and at
-/// most [`MAX_PASS_ROWS`] (about 88 MNIST images, or 8,192 rows of a small MLP).
+/// Rows per forward pass over many rows: about 2²⁸ multiply-adds of work, at least one row
+/// and at most 8,192 (about 88 MNIST images, or 8,192 rows of a small MLP).
 pub fn pass_rows(arch: &Architecture) -> usize {
     (PASS_MACS / arch.forward_macs_per_row().max(1)).clamp(1, MAX_PASS_ROWS)
 }

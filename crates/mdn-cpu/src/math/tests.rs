@@ -1,0 +1,672 @@
+//! Tests of the elementwise maths: errors against f64 references, special values and random
+//! bit patterns.
+
+use super::*;
+
+/// Points per dense grid.
+const GRID_POINTS: usize = 200_000;
+
+/// `n` points evenly spread over [lo, hi], both ends included.
+fn grid(lo: f64, hi: f64, n: usize) -> impl Iterator<Item = f32> {
+    (0..n).map(move |i| (lo + (hi - lo) * i as f64 / (n - 1) as f64) as f32)
+}
+
+/// `n` points log-spaced over ±[lo, hi] (lo > 0), positive and negative.
+fn log_grid(lo: f64, hi: f64, n: usize) -> impl Iterator<Item = f32> {
+    grid(lo.ln(), hi.ln(), n).flat_map(|t| {
+        let v = (t as f64).exp() as f32;
+        [v, -v]
+    })
+}
+
+/// SplitMix64, enough to draw random bit patterns without depending on `rand`'s API.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u32(&mut self) -> u32 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) >> 32) as u32
+    }
+}
+
+/// `n` f32 with uniformly random bit patterns: every sign, exponent, NaN and infinity.
+fn random_bit_patterns(n: usize) -> Vec<f32> {
+    let mut rng = SplitMix64(0x5eed);
+    (0..n).map(|_| f32::from_bits(rng.next_u32())).collect()
+}
+
+/// Largest error of `f` against `reference` over `xs`, with the x where it occurs.
+/// `error(got, want)` measures one error; NaN errors count as infinite.
+fn max_error(
+    xs: impl Iterator<Item = f32>,
+    f: impl Fn(f32) -> f32,
+    reference: impl Fn(f64) -> f64,
+    error: impl Fn(f64, f64) -> f64,
+) -> (f64, f32) {
+    let mut worst = (0.0, f32::NAN);
+    for x in xs {
+        let e = error(f(x) as f64, reference(x as f64));
+        let e = if e.is_nan() { f64::INFINITY } else { e };
+        if e > worst.0 {
+            worst = (e, x);
+        }
+    }
+    worst
+}
+
+fn relative(got: f64, want: f64) -> f64 {
+    if got == want {
+        0.0
+    } else {
+        ((got - want) / want).abs()
+    }
+}
+
+fn absolute(got: f64, want: f64) -> f64 {
+    if got == want { 0.0 } else { (got - want).abs() }
+}
+
+/// Relative where |want| ≥ 1, absolute below.
+fn mixed(got: f64, want: f64) -> f64 {
+    absolute(got, want) / want.abs().max(1.0)
+}
+
+/// Measures, prints and checks the largest error of `f` over `xs`.
+fn check(
+    name: &str,
+    xs: impl Iterator<Item = f32>,
+    f: impl Fn(f32) -> f32,
+    reference: impl Fn(f64) -> f64,
+    error: impl Fn(f64, f64) -> f64,
+    bound: f64,
+) {
+    let (e, x) = max_error(xs, f, reference, error);
+    eprintln!("{name}: max error {e:.3e} at x = {x:e} (bound {bound:.1e})");
+    assert!(
+        e <= bound,
+        "{name}: error {e:e} at x = {x:e} exceeds {bound:e}"
+    );
+}
+
+/// Asserts that two f32 are the same value: identical bits, or both NaN.
+fn assert_same(name: &str, x: f32, got: f32, want: f32) {
+    assert!(
+        got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+        "{name}({x:e}) = {got:e}, expected {want:e}"
+    );
+}
+
+// --- References in f64 -------------------------------------------------------------------
+
+/// erf in f64 from the series erf(x) = 2/√π · e^{−x²} · Σ (2x²)ⁿ x / (1·3·…·(2n+1)), whose
+/// terms are all positive (no cancellation); beyond |x| = 6, erf(x) is ±1 in f64.
+fn erf_reference(x: f64) -> f64 {
+    if x.is_nan() {
+        return x;
+    }
+    if x.abs() > 6.0 {
+        return x.signum();
+    }
+    let two_x2 = 2.0 * x * x;
+    let (mut term, mut sum) = (x, x);
+    let mut n = 0.0;
+    while term.abs() > 1e-18 * sum.abs() {
+        n += 1.0;
+        term *= two_x2 / (2.0 * n + 1.0);
+        sum += term;
+    }
+    2.0 / std::f64::consts::PI.sqrt() * (-x * x).exp() * sum
+}
+
+fn sigmoid_reference(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn softplus_reference(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+fn gelu_reference(x: f64) -> f64 {
+    0.5 * x * (1.0 + erf_reference(x / 2f64.sqrt()))
+}
+
+fn gelu_derivative_reference(x: f64) -> f64 {
+    let density = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    0.5 * (1.0 + erf_reference(x / 2f64.sqrt())) + x * density
+}
+
+#[test]
+fn erf_reference_matches_known_values() {
+    // From Python's `math.erf`.
+    let known = [
+        (0.1, 0.1124629160182849),
+        (0.5, 0.5204998778130465),
+        (1.0, 0.8427007929497149),
+        (2.0, 0.9953222650189527),
+        (3.0, 0.9999779095030014),
+    ];
+    for (x, want) in known {
+        for (x, want) in [(x, want), (-x, -want)] {
+            let got = erf_reference(x);
+            assert!(
+                (got - want).abs() < 1e-15,
+                "erf_reference({x}) = {got}, want {want}"
+            );
+        }
+    }
+    assert_eq!(erf_reference(0.0), 0.0);
+    assert_eq!(erf_reference(7.0), 1.0);
+}
+
+// --- exp -----------------------------------------------------------------------------------
+
+#[test]
+fn exp_relative_error_over_normal_range() {
+    let xs = grid(EXP_MIN_ARG as f64, EXP_MAX_ARG as f64, GRID_POINTS)
+        .chain(grid(-1.0, 1.0, GRID_POINTS))
+        .chain(log_grid(1e-30, 1.0, GRID_POINTS / 2));
+    check("exp", xs, exp, f64::exp, relative, 3e-7);
+}
+
+#[test]
+fn exp_special_values_and_thresholds() {
+    assert_eq!(exp(0.0), 1.0);
+    assert_eq!(exp(-0.0), 1.0);
+    assert_eq!(exp(f32::INFINITY), f32::INFINITY);
+    assert_eq!(exp(f32::NEG_INFINITY), 0.0);
+    assert!(exp(f32::NAN).is_nan());
+    // Overflow: the last finite result is close to f32::MAX, the next input overflows.
+    let top = exp(EXP_MAX_ARG);
+    assert!(
+        top.is_finite() && top > 3.4e38,
+        "exp({EXP_MAX_ARG}) = {top:e}"
+    );
+    assert_eq!(exp(EXP_MAX_ARG.next_up()), f32::INFINITY);
+    assert_eq!(exp(88.73), f32::INFINITY);
+    assert_eq!(exp(1e30), f32::INFINITY);
+    // Underflow: the last result is the smallest normal, the next input flushes to 0.
+    let bottom = exp(EXP_MIN_ARG);
+    assert!(
+        (f32::MIN_POSITIVE..1.2e-38).contains(&bottom),
+        "exp(min) = {bottom:e}"
+    );
+    assert!(exp(-87.33) >= f32::MIN_POSITIVE);
+    assert_eq!(exp(EXP_MIN_ARG.next_down()), 0.0);
+    assert_eq!(exp(-87.34), 0.0);
+    assert_eq!(exp(-1e30), 0.0);
+}
+
+#[test]
+fn exp_on_random_bit_patterns() {
+    let mut accurate = Vec::new();
+    for x in random_bit_patterns(1 << 20) {
+        let y = exp(x);
+        if x.is_nan() {
+            assert!(y.is_nan());
+        } else if x > EXP_MAX_ARG {
+            assert_same("exp", x, y, f32::INFINITY);
+        } else if x < EXP_MIN_ARG {
+            assert_same("exp", x, y, 0.0);
+        } else {
+            accurate.push(x);
+        }
+    }
+    check(
+        "exp random",
+        accurate.into_iter(),
+        exp,
+        f64::exp,
+        relative,
+        3e-7,
+    );
+}
+
+// --- ln ------------------------------------------------------------------------------------
+
+#[test]
+fn ln_relative_error_over_normal_range() {
+    let xs = grid(-126.0, 127.99, GRID_POINTS)
+        .map(|t| (t as f64).exp2() as f32)
+        .chain(grid(0.5, 2.0, GRID_POINTS))
+        .chain(grid(0.999, 1.001, GRID_POINTS));
+    check("ln", xs, ln, f64::ln, relative, 3e-7);
+}
+
+#[test]
+fn ln_absolute_error_near_one() {
+    check(
+        "ln near 1",
+        grid(0.9, 1.1, GRID_POINTS),
+        ln,
+        f64::ln,
+        absolute,
+        1.5e-7,
+    );
+}
+
+#[test]
+fn ln_special_values() {
+    assert_same("ln", 1.0, ln(1.0), 0.0);
+    assert_eq!(ln(0.0), f32::NEG_INFINITY);
+    assert_eq!(ln(-0.0), f32::NEG_INFINITY);
+    assert_eq!(ln(1e-45), f32::NEG_INFINITY, "subnormals count as 0");
+    assert_eq!(ln(f32::INFINITY), f32::INFINITY);
+    assert!(ln(-1.0).is_nan());
+    assert!(ln(-f32::MIN_POSITIVE).is_nan());
+    assert!(ln(f32::NEG_INFINITY).is_nan());
+    assert!(ln(f32::NAN).is_nan());
+    let e = relative(ln(f32::MAX) as f64, (f32::MAX as f64).ln());
+    assert!(e <= 3e-7, "ln(MAX): {e:e}");
+    let e = relative(
+        ln(f32::MIN_POSITIVE) as f64,
+        (f32::MIN_POSITIVE as f64).ln(),
+    );
+    assert!(e <= 3e-7, "ln(MIN_POSITIVE): {e:e}");
+}
+
+#[test]
+fn ln_on_random_bit_patterns() {
+    let mut accurate = Vec::new();
+    for x in random_bit_patterns(1 << 20) {
+        let y = ln(x);
+        if x.is_nan() || x < 0.0 {
+            assert!(y.is_nan(), "ln({x:e}) = {y:e}");
+        } else if x < f32::MIN_POSITIVE {
+            assert_same("ln", x, y, f32::NEG_INFINITY);
+        } else {
+            accurate.push(x);
+        }
+    }
+    check(
+        "ln random",
+        accurate.into_iter(),
+        ln,
+        f64::ln,
+        relative,
+        3e-7,
+    );
+}
+
+// --- log1p ---------------------------------------------------------------------------------
+
+#[test]
+fn log1p_relative_error_for_tiny_x() {
+    let xs = grid(-1e-3, 1e-3, GRID_POINTS).chain(log_grid(1e-30, 1e-3, GRID_POINTS / 2));
+    check("log1p tiny", xs, log1p, f64::ln_1p, relative, 3e-7);
+}
+
+#[test]
+fn log1p_relative_error_over_domain() {
+    let xs = grid(-0.999_999, 10.0, GRID_POINTS)
+        .chain(grid(-127.0, 127.9, GRID_POINTS).map(|t| (t as f64).exp2() as f32))
+        .chain(grid(-0.999_999_9, -0.99, GRID_POINTS));
+    check("log1p", xs, log1p, f64::ln_1p, relative, 3e-7);
+}
+
+#[test]
+fn log1p_special_values() {
+    assert_same("log1p", 0.0, log1p(0.0), 0.0);
+    assert_same("log1p", -0.0, log1p(-0.0), -0.0);
+    assert_eq!(log1p(-1.0), f32::NEG_INFINITY);
+    assert!(log1p(-1.000_001).is_nan());
+    assert!(log1p(f32::NEG_INFINITY).is_nan());
+    assert_eq!(log1p(f32::INFINITY), f32::INFINITY);
+    assert!(log1p(f32::NAN).is_nan());
+    assert_eq!(log1p(1e-30), 1e-30);
+    let e = relative(log1p(f32::MAX) as f64, (f32::MAX as f64).ln_1p());
+    assert!(e <= 3e-7, "log1p(MAX): {e:e}");
+}
+
+#[test]
+fn log1p_on_random_bit_patterns() {
+    let mut accurate = Vec::new();
+    for x in random_bit_patterns(1 << 20) {
+        let y = log1p(x);
+        if x.is_nan() || x < -1.0 {
+            assert!(y.is_nan(), "log1p({x:e}) = {y:e}");
+        } else {
+            accurate.push(x);
+        }
+    }
+    check(
+        "log1p random",
+        accurate.into_iter(),
+        log1p,
+        f64::ln_1p,
+        relative,
+        3e-7,
+    );
+}
+
+// --- tanh ----------------------------------------------------------------------------------
+
+#[test]
+fn tanh_absolute_error_everywhere() {
+    let xs = grid(-12.0, 12.0, GRID_POINTS).chain(grid(-1.0, 1.0, GRID_POINTS));
+    check("tanh", xs, tanh, f64::tanh, absolute, 2e-7);
+}
+
+#[test]
+fn tanh_relative_error_near_zero() {
+    let xs = grid(-0.625, 0.625, GRID_POINTS).chain(log_grid(1e-30, 0.625, GRID_POINTS / 2));
+    check("tanh small", xs, tanh, f64::tanh, relative, 5e-7);
+}
+
+#[test]
+fn tanh_special_values() {
+    assert_same("tanh", 0.0, tanh(0.0), 0.0);
+    assert_same("tanh", -0.0, tanh(-0.0), -0.0);
+    for x in [10.0, 50.0, 88.0, 1e30, f32::MAX, f32::INFINITY] {
+        assert_same("tanh", x, tanh(x), 1.0);
+        assert_same("tanh", -x, tanh(-x), -1.0);
+    }
+    assert!(tanh(f32::NAN).is_nan());
+}
+
+#[test]
+fn tanh_on_random_bit_patterns() {
+    let mut accurate = Vec::new();
+    for x in random_bit_patterns(1 << 20) {
+        if x.is_nan() {
+            assert!(tanh(x).is_nan());
+        } else {
+            accurate.push(x);
+        }
+    }
+    check(
+        "tanh random",
+        accurate.into_iter(),
+        tanh,
+        f64::tanh,
+        absolute,
+        2e-7,
+    );
+}
+
+// --- sigmoid -------------------------------------------------------------------------------
+
+#[test]
+fn sigmoid_relative_error() {
+    let xs = grid(-87.0, 30.0, GRID_POINTS).chain(grid(-5.0, 5.0, GRID_POINTS));
+    check("sigmoid", xs, sigmoid, sigmoid_reference, relative, 5e-7);
+}
+
+#[test]
+fn sigmoid_special_values() {
+    assert_eq!(sigmoid(0.0), 0.5);
+    assert_eq!(sigmoid(f32::INFINITY), 1.0);
+    assert_eq!(sigmoid(f32::NEG_INFINITY), 0.0);
+    assert_eq!(sigmoid(100.0), 1.0);
+    assert_eq!(sigmoid(-100.0), 0.0);
+    assert!(sigmoid(-88.0) < 1e-38);
+    assert!(sigmoid(f32::NAN).is_nan());
+}
+
+#[test]
+fn sigmoid_on_random_bit_patterns() {
+    let mut accurate = Vec::new();
+    for x in random_bit_patterns(1 << 20) {
+        let y = sigmoid(x);
+        if x.is_nan() {
+            assert!(y.is_nan());
+        } else {
+            assert!((0.0..=1.0).contains(&y), "sigmoid({x:e}) = {y:e}");
+            if x >= -87.0 {
+                accurate.push(x);
+            }
+        }
+    }
+    let xs = accurate.into_iter();
+    check(
+        "sigmoid random",
+        xs,
+        sigmoid,
+        sigmoid_reference,
+        relative,
+        5e-7,
+    );
+}
+
+// --- softplus ------------------------------------------------------------------------------
+
+#[test]
+fn softplus_relative_error() {
+    let xs = grid(-87.0, 100.0, GRID_POINTS)
+        .chain(grid(-5.0, 5.0, GRID_POINTS))
+        .chain(log_grid(1.0, 1e38, GRID_POINTS / 2).filter(|&x| x > 0.0));
+    check("softplus", xs, softplus, softplus_reference, relative, 5e-7);
+}
+
+#[test]
+fn softplus_special_values() {
+    assert_eq!(softplus(1e30), 1e30);
+    assert_eq!(softplus(100.0), 100.0);
+    assert_eq!(softplus(f32::MAX), f32::MAX);
+    assert_eq!(softplus(f32::INFINITY), f32::INFINITY);
+    assert_eq!(softplus(f32::NEG_INFINITY), 0.0);
+    assert_eq!(softplus(-90.0), 0.0);
+    assert!(softplus(f32::NAN).is_nan());
+    let e = relative(softplus(0.0) as f64, 2f64.ln());
+    assert!(e <= 5e-7, "softplus(0): {e:e}");
+}
+
+#[test]
+fn softplus_on_random_bit_patterns() {
+    let mut accurate = Vec::new();
+    for x in random_bit_patterns(1 << 20) {
+        let y = softplus(x);
+        if x.is_nan() {
+            assert!(y.is_nan());
+        } else if x >= EXP_MIN_ARG {
+            accurate.push(x);
+        } else {
+            assert_same("softplus", x, y, 0.0);
+        }
+    }
+    let xs = accurate.into_iter();
+    check(
+        "softplus random",
+        xs,
+        softplus,
+        softplus_reference,
+        relative,
+        5e-7,
+    );
+}
+
+// --- erf and GELU --------------------------------------------------------------------------
+
+#[test]
+fn erf_absolute_error() {
+    let xs = grid(-6.0, 6.0, GRID_POINTS).chain(grid(-2.5, 2.5, GRID_POINTS));
+    check("erf", xs, erf, erf_reference, absolute, 3e-7);
+}
+
+#[test]
+fn erf_relative_error_below_one() {
+    let xs = grid(-1.0, 1.0, GRID_POINTS).chain(log_grid(1e-30, 1.0, GRID_POINTS / 2));
+    check("erf small", xs, erf, erf_reference, relative, 3e-7);
+}
+
+#[test]
+fn erf_special_values() {
+    assert_same("erf", 0.0, erf(0.0), 0.0);
+    assert_same("erf", -0.0, erf(-0.0), -0.0);
+    for x in [4.0, 10.0, 1e30, f32::INFINITY] {
+        assert_same("erf", x, erf(x), 1.0);
+        assert_same("erf", -x, erf(-x), -1.0);
+    }
+    assert!(erf(f32::NAN).is_nan());
+}
+
+#[test]
+fn erf_on_random_bit_patterns() {
+    let mut accurate = Vec::new();
+    for x in random_bit_patterns(1 << 20) {
+        if x.is_nan() {
+            assert!(erf(x).is_nan());
+        } else {
+            accurate.push(x);
+        }
+    }
+    check(
+        "erf random",
+        accurate.into_iter(),
+        erf,
+        erf_reference,
+        absolute,
+        3e-7,
+    );
+}
+
+#[test]
+fn gelu_error() {
+    let xs = grid(-12.0, 12.0, GRID_POINTS)
+        .chain(grid(-3.0, 3.0, GRID_POINTS))
+        .chain(log_grid(1e-30, 1e30, GRID_POINTS / 2));
+    check("gelu", xs, gelu, gelu_reference, mixed, 3e-7);
+}
+
+#[test]
+fn gelu_derivative_absolute_error() {
+    let xs = grid(-12.0, 12.0, GRID_POINTS)
+        .chain(grid(-3.0, 3.0, GRID_POINTS))
+        .chain(log_grid(1e-30, 1e30, GRID_POINTS / 2));
+    check(
+        "gelu'",
+        xs,
+        gelu_derivative,
+        gelu_derivative_reference,
+        absolute,
+        3e-7,
+    );
+}
+
+#[test]
+fn gelu_special_values() {
+    assert_same("gelu", 0.0, gelu(0.0), 0.0);
+    assert_eq!(gelu(f32::INFINITY), f32::INFINITY);
+    assert_same("gelu", f32::NEG_INFINITY, gelu(f32::NEG_INFINITY), -0.0);
+    assert_eq!(gelu(1e30), 1e30);
+    assert_eq!(gelu(-1e30), 0.0);
+    assert!(gelu(f32::NAN).is_nan());
+    assert_eq!(gelu_derivative(0.0), 0.5);
+    assert_eq!(gelu_derivative(f32::INFINITY), 1.0);
+    assert_eq!(gelu_derivative(f32::NEG_INFINITY), 0.0);
+    assert_eq!(gelu_derivative(1e30), 1.0);
+    assert_eq!(gelu_derivative(-1e30), 0.0);
+    assert!(gelu_derivative(f32::NAN).is_nan());
+}
+
+#[test]
+fn gelu_on_random_bit_patterns() {
+    let mut accurate = Vec::new();
+    for x in random_bit_patterns(1 << 20) {
+        let (g, d) = (gelu(x), gelu_derivative(x));
+        if x.is_nan() {
+            assert!(
+                g.is_nan() && d.is_nan(),
+                "gelu({x:e}) = {g:e}, gelu'({x:e}) = {d:e}"
+            );
+        } else if x.is_finite() {
+            accurate.push(x);
+        }
+    }
+    let xs = accurate.iter().copied();
+    check("gelu random", xs, gelu, gelu_reference, mixed, 3e-7);
+    let (f, reference) = (gelu_derivative, gelu_derivative_reference);
+    check(
+        "gelu' random",
+        accurate.into_iter(),
+        f,
+        reference,
+        absolute,
+        3e-7,
+    );
+}
+
+// --- Same results under run-time dispatch --------------------------------------------------
+
+/// Distance in ulps between two f32: 0 for two NaNs, `u32::MAX` for a NaN and a number or
+/// for numbers of opposite signs (±0 included), which never count as close.
+fn ulp_distance(a: f32, b: f32) -> u32 {
+    if a.is_nan() && b.is_nan() {
+        return 0;
+    }
+    if a.is_nan() || b.is_nan() || a.is_sign_negative() != b.is_sign_negative() {
+        return u32::MAX;
+    }
+    a.to_bits().abs_diff(b.to_bits())
+}
+
+#[test]
+/// One element at a time, the baseline loop (SSE2-vectorised in an optimised build) and the
+/// dispatched loop (AVX2 where the CPU has it) must agree. Only an optimised build
+/// (`cargo test --release`) vectorises the loops; at the dev profile's opt-level 1 this
+/// checks the scalar code paths only.
+fn vectorized_results_match_scalar_ones() {
+    let specials = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        f32::MAX,
+        f32::MIN,
+        f32::MIN_POSITIVE,
+        1e-45,
+        EXP_MAX_ARG,
+        EXP_MIN_ARG,
+    ];
+    let inputs: Vec<f32> = specials
+        .into_iter()
+        .chain(grid(-100.0, 100.0, 20_000))
+        .chain(grid(-2.0, 2.0, 20_000))
+        .chain(log_grid(1e-30, 1e30, 10_000))
+        .chain(random_bit_patterns(20_000))
+        .collect();
+    // A macro rather than a function taking `fn(f32) -> f32`: each loop must inline its own
+    // function for the dispatched copy to vectorise (a call through a pointer would not).
+    macro_rules! compare {
+        ($name:expr, $f:expr) => {{
+            let mut scalar = inputs.clone();
+            for v in scalar.iter_mut() {
+                *v = $f(*v);
+            }
+            let mut vector = inputs.clone();
+            // Without `#[inline(always)]` a closure this large is called, not inlined, from
+            // pulp's AVX2 function, and runs at the baseline level.
+            crate::simd::vectorized(
+                #[inline(always)]
+                || {
+                    for v in vector.iter_mut() {
+                        *v = $f(*v);
+                    }
+                },
+            );
+            for ((&x, &s), &v) in inputs.iter().zip(&scalar).zip(&vector) {
+                // `black_box` keeps this call out of any vector code.
+                let one = $f(std::hint::black_box(x));
+                assert!(
+                    ulp_distance(one, s) <= 1 && ulp_distance(one, v) <= 1,
+                    "{}({x:e}): {one:e} alone, {s:e} in a loop, {v:e} dispatched",
+                    $name
+                );
+            }
+        }};
+    }
+    compare!("exp", exp);
+    compare!("ln", ln);
+    compare!("log1p", log1p);
+    compare!("tanh", tanh);
+    compare!("sigmoid", sigmoid);
+    compare!("softplus", softplus);
+    compare!("erf", erf);
+    compare!("gelu", gelu);
+    compare!("gelu_derivative", gelu_derivative);
+}
