@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use mdn_cpu::conv::{
-    Conv2dShape, ImageShape, col2im_add, conv_backward, conv_forward, im2col, maxpool2_backward,
+    Conv2dShape, ImageShape, conv_backward, conv_forward, im2col, maxpool2_backward,
     maxpool2_forward,
 };
 use mdn_cpu::matmul::{MatMut, MatRef, matmul};
@@ -113,9 +113,6 @@ fn layer(name: &str, shape: ImageShape, conv: Conv2dShape, with_d_input: bool) -
             }
         });
         report("GEMM d_cols = d_out·W (per image, col-major)", t, flops);
-        let d_cols = values(pixels * patch, 5);
-        let t = time_ms(|| col2im_add(black_box(&d_cols), shape, conv.kernel, &mut d_input));
-        report("col2im_add (not used by conv_backward)", t, 0.0);
     }
 
     let (mut cols, mut d_cols) = (Vec::new(), Vec::new());

@@ -3,7 +3,7 @@
 use super::shape::ImageShape;
 use crate::simd::vectorized;
 
-/// Floats in the stack buffer holding the im2col / col2im ring of transposed rows (32 KiB).
+/// Floats in the stack buffer holding the im2col ring of transposed rows (32 KiB).
 const RING: usize = 8192;
 
 /// Entries of the per-row table of run offsets, `c_in · kernel` at most.
@@ -110,58 +110,12 @@ pub fn im2col(input: &[f32], shape: ImageShape, kernel: usize, cols: &mut [f32])
     by_kernel!(kernel, K => im2col_ring::<K>(input, shape, kernel, cols, ring));
 }
 
-/// The adjoint of [`im2col`]: adds each entry of `d_cols` into the position of `d_input` it
-/// would have been copied from (entries that came from the zero padding are dropped).
-///
-/// # Shapes
-/// - `d_cols`: row-major `[shape.pixels(), shape.channels · kernel²]`
-/// - `d_input`: NHWC, `shape`, accumulated into
-///
-/// # Panics
-/// If `kernel` is even or a length disagrees with the shapes.
-pub fn col2im_add(d_cols: &[f32], shape: ImageShape, kernel: usize, d_input: &mut [f32]) {
-    check_kernel(kernel);
-    assert_eq!(
-        d_input.len(),
-        shape.len(),
-        "col2im_add: d_input does not have shape {shape:?}"
-    );
-    check_cols("col2im_add: d_cols", d_cols, shape, kernel);
-    if d_cols.is_empty() {
-        return;
-    }
-    let Some(len) = ring_len(shape, kernel) else {
-        return vectorized(
-            #[inline(always)]
-            || col2im_direct(d_cols, shape, kernel, d_input),
-        );
-    };
-    let mut buffer = [0.0f32; RING];
-    let ring = &mut buffer[..len];
-    by_kernel!(kernel, K => col2im_ring::<K>(d_cols, shape, kernel, d_input, ring));
-}
-
 /// `dst = src` for runs of `k` floats; `K` is `k` when known at compile time (the copy is
 /// then a couple of moves), 0 otherwise.
 #[inline(always)]
 fn copy_run<const K: usize>(dst: &mut [f32], src: &[f32]) {
     let k = if K == 0 { dst.len() } else { K };
     dst[..k].copy_from_slice(&src[..k]);
-}
-
-/// `dst += src` for runs of `k` floats, `K` as in [`copy_run`].
-#[inline(always)]
-fn add_run<const K: usize>(dst: &mut [f32], src: &[f32]) {
-    let k = if K == 0 { src.len() } else { K };
-    add_assign(&mut dst[..k], &src[..k]);
-}
-
-/// `dst += src`, elementwise.
-#[inline(always)]
-pub(super) fn add_assign(dst: &mut [f32], src: &[f32]) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d += s;
-    }
 }
 
 /// The offset in a ring of `kernel` slots of `slot_len` floats of the slot holding image
@@ -196,25 +150,6 @@ fn load_row(slot: &mut [f32], image: &[f32], r: isize, shape: ImageShape, pad: u
             }
         }
     }
-}
-
-/// Adds the ring slot of the finished image row `r` into `image` (NHWC), transposing it
-/// back, and clears the slot.
-#[inline(always)]
-fn flush_row(slot: &mut [f32], image: &mut [f32], r: usize, shape: ImageShape, pad: usize) {
-    let (w, c) = (shape.width, shape.channels);
-    let stride = w + 2 * pad;
-    let row = &mut image[r * w * c..(r + 1) * w * c];
-    if c == 1 {
-        add_assign(row, &slot[pad..pad + w]);
-    } else {
-        for (x, pixel) in row.chunks_exact_mut(c).enumerate() {
-            for (ci, v) in pixel.iter_mut().enumerate() {
-                *v += slot[ci * stride + pad + x];
-            }
-        }
-    }
-    slot.fill(0.0);
 }
 
 /// [`im2col`] through a ring of `kernel` transposed, zero-padded image rows: before output
@@ -263,62 +198,6 @@ fn im2col_ring<const K: usize>(
     }
 }
 
-/// [`col2im_add`] through a ring of `kernel` transposed, zero-padded image rows: output row
-/// `y` adds into the slots of rows `y − pad ..= y + pad` (those inside the image); once it is
-/// done, row `y − pad` has all its terms and is added into `d_input`.
-#[inline(always)]
-fn col2im_ring<const K: usize>(
-    d_cols: &[f32],
-    shape: ImageShape,
-    kernel: usize,
-    d_input: &mut [f32],
-    ring: &mut [f32],
-) {
-    let k = if K == 0 { kernel } else { K };
-    let (h, w, c) = (shape.height, shape.width, shape.channels);
-    let pad = k / 2;
-    let stride = w + 2 * pad;
-    let slot_len = c * stride;
-    let patch = c * k * k;
-    // For the runs (ci, ky) whose row lies inside the image: where they go in the ring for
-    // pixel x = 0, and where they start in a row of d_cols.
-    let mut ring_at = [0usize; TABLE];
-    let mut cols_at = [0usize; TABLE];
-    for (image, d_image) in d_cols
-        .chunks_exact(h * w * patch)
-        .zip(d_input.chunks_exact_mut(h * w * c))
-    {
-        for (y, src_row) in image.chunks_exact(w * patch).enumerate() {
-            let ky0 = pad.saturating_sub(y);
-            let ky1 = k.min(h + pad - y);
-            let mut runs = 0;
-            for ci in 0..c {
-                for ky in ky0..ky1 {
-                    ring_at[runs] =
-                        slot_of((y + ky) as isize - pad as isize, pad, k, slot_len) + ci * stride;
-                    cols_at[runs] = (ci * k + ky) * k;
-                    runs += 1;
-                }
-            }
-            let (ring_at, cols_at) = (&ring_at[..runs], &cols_at[..runs]);
-            for (x, pixel) in src_row.chunks_exact(patch).enumerate() {
-                for (&r, &s) in ring_at.iter().zip(cols_at) {
-                    add_run::<K>(&mut ring[r + x..r + x + k], &pixel[s..s + k]);
-                }
-            }
-            if y >= pad {
-                let r = y - pad;
-                let at = slot_of(r as isize, pad, k, slot_len);
-                flush_row(&mut ring[at..at + slot_len], d_image, r, shape, pad);
-            }
-        }
-        for r in h.saturating_sub(pad)..h {
-            let at = slot_of(r as isize, pad, k, slot_len);
-            flush_row(&mut ring[at..at + slot_len], d_image, r, shape, pad);
-        }
-    }
-}
-
 /// [`im2col`] by a direct gather from NHWC, for shapes whose ring does not fit on the stack.
 #[inline(always)]
 pub(super) fn im2col_direct(input: &[f32], shape: ImageShape, kernel: usize, cols: &mut [f32]) {
@@ -338,29 +217,6 @@ pub(super) fn im2col_direct(input: &[f32], shape: ImageShape, kernel: usize, col
                 };
                 for ci in 0..c {
                     dst[(ci * k + ky) * k + kx] = at.map_or(0.0, |at| input[at + ci]);
-                }
-            }
-        }
-    }
-}
-
-/// [`col2im_add`] by a direct scatter into NHWC, for shapes whose ring does not fit.
-#[inline(always)]
-pub(super) fn col2im_direct(d_cols: &[f32], shape: ImageShape, kernel: usize, d_input: &mut [f32]) {
-    let (h, w, c) = (shape.height, shape.width, shape.channels);
-    let k = kernel;
-    let pad = k / 2;
-    let patch = c * k * k;
-    for (row, src) in d_cols.chunks_exact(patch).enumerate() {
-        let (n, y, x) = (row / (h * w), row / w % h, row % w);
-        for ky in 0..k {
-            for kx in 0..k {
-                let (yy, xx) = ((y + ky).wrapping_sub(pad), (x + kx).wrapping_sub(pad));
-                if yy < h && xx < w {
-                    let at = ((n * h + yy) * w + xx) * c;
-                    for ci in 0..c {
-                        d_input[at + ci] += src[(ci * k + ky) * k + kx];
-                    }
                 }
             }
         }

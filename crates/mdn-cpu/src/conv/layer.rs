@@ -1,6 +1,6 @@
 //! The forward and backward passes of a convolution, as im2col and GEMMs.
 
-use super::columns::{add_assign, check_kernel, im2col};
+use super::columns::{check_kernel, im2col};
 use super::shape::{Conv2dShape, ImageShape};
 use crate::matmul::{MatMut, MatRef, matmul};
 use crate::simd::vectorized;
@@ -297,5 +297,13 @@ pub fn conv_backward(
                 || col2im_image_transposed(columns, m, image_shape, conv.kernel, planar, d_image),
             );
         }
+    }
+}
+
+/// `dst += src`, elementwise.
+#[inline(always)]
+fn add_assign(dst: &mut [f32], src: &[f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += s;
     }
 }

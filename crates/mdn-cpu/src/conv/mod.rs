@@ -22,11 +22,10 @@
 //! one image row. NHWC interleaves the channels, so [`im2col`] first transposes each image row
 //! into a small zero-padded, channel-planar buffer on the stack (a ring holding the `k` rows
 //! that a line of output pixels reads, each transposed once); every run is then one
-//! fixed-size copy, and `cols` is written front to back. [`col2im_add`] does the reverse
-//! through the same ring. Shapes whose ring does not fit fall back to a direct (slower)
-//! gather.
+//! fixed-size copy, and `cols` is written front to back. Shapes whose ring does not fit fall
+//! back to a direct (slower) gather.
 //!
-//! The input gradient in [`conv_backward`] does not go through [`col2im_add`]: it computes
+//! The input gradient in [`conv_backward`] is not an im2col matrix folded back: it computes
 //! `d_out · weight` for a block of whole images (about 200 pixels, so that the result stays
 //! in the L2 cache) into a *column-major* scratch matrix, in which the gradient of each
 //! im2col column is contiguous over an image's pixels. Folding it back is then one long
@@ -41,7 +40,7 @@ mod layout;
 mod pool;
 mod shape;
 
-pub use columns::{col2im_add, im2col};
+pub use columns::im2col;
 pub use layer::{conv_backward, conv_forward};
 pub use layout::{nchw_to_nhwc, nhwc_to_nchw};
 pub use pool::{maxpool2_backward, maxpool2_forward};
