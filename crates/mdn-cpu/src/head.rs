@@ -25,6 +25,7 @@
 //! times softplus′(z) = sigmoid(z) for the entries that go through the softplus.
 
 use crate::arch::{Covariance, Head};
+use crate::buffers::{sized, transpose};
 use crate::math;
 use crate::simd::vectorized;
 
@@ -73,14 +74,6 @@ pub struct HeadScratch {
     targets: Vec<f32>,
     max: Vec<f32>,
     sum: Vec<f32>,
-}
-
-/// Grows `buffer` to `len` values (contents unspecified) and returns it.
-fn sized(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    if buffer.len() < len {
-        buffer.resize(len, 0.0);
-    }
-    &mut buffer[..len]
 }
 
 /// Mixture parameters of a batch, row-major, in the head's (standardised) units.
@@ -278,20 +271,6 @@ fn weights_and_scales<'a>(
     (log_alpha, sigma, slope, max, sum)
 }
 
-/// Writes the targets `[rows, c]` feature-major into `out` (`[c, rows]`).
-#[inline(always)]
-fn transpose_targets(targets: &[f32], rows: usize, c: usize, out: &mut [f32]) {
-    if c == 1 {
-        out.copy_from_slice(&targets[..rows]);
-        return;
-    }
-    for (r, row) in targets.chunks_exact(c).enumerate() {
-        for (j, &t) in row.iter().enumerate() {
-            out[j * rows + r] = t;
-        }
-    }
-}
-
 /// The loss of a batch under the head, added to `sums`; with `grad = Some((d_raw, scale))`
 /// also writes `scale` × the gradient of the summed per-row loss with respect to the raw
 /// outputs into `d_raw`.
@@ -357,7 +336,7 @@ fn squared_loss(
     sums: &mut LossSums,
 ) {
     let t = sized(&mut scratch.targets, c * rows);
-    transpose_targets(targets, rows, c, t);
+    transpose(targets, rows, c, t);
     let residual = sized(&mut scratch.sum, rows);
     for j in 0..c {
         for ((e, &p), &t) in residual
@@ -405,7 +384,7 @@ fn mixture_loss(
     let (log_alpha, sigma, slope, max, sum) =
         weights_and_scales(shape, raw, rows, log_alpha, sigma, slope, max, sum);
     let t = sized(t, c * rows);
-    transpose_targets(targets, rows, c, t);
+    transpose(targets, rows, c, t);
     // y = L⁻¹ δ per component and dimension (full covariance only).
     let solved = sized(
         solved,
@@ -742,13 +721,8 @@ fn mixture_params(
 }
 
 /// `[width, rows]` feature-major → `[rows, width]` row-major.
-#[inline(always)]
 fn to_row_major(columns: &[f32], width: usize, rows: usize) -> Vec<f32> {
     let mut out = vec![0.0; width * rows];
-    for w in 0..width {
-        for (r, &v) in column(columns, w, rows).iter().enumerate() {
-            out[r * width + w] = v;
-        }
-    }
+    transpose(columns, width, rows, &mut out);
     out
 }

@@ -1,6 +1,7 @@
 //! Fully connected layers and activations, forward and backward, on row-major batches.
 
 use crate::arch::Activation;
+use crate::buffers::{column_sums_add, fill_rows};
 use crate::math;
 use crate::matmul::{MatMut, MatRef, matmul};
 use crate::simd::vectorized;
@@ -44,9 +45,7 @@ pub(crate) fn dense_forward(
     let outputs = bias.len();
     let inputs = weight.len() / outputs;
     match layout {
-        Layout::RowMajor => out
-            .chunks_exact_mut(outputs)
-            .for_each(|row| row.copy_from_slice(bias)),
+        Layout::RowMajor => fill_rows(out, bias),
         Layout::FeatureMajor => {
             for (column, &b) in out.chunks_exact_mut(rows).zip(bias) {
                 column.fill(b);
@@ -89,13 +88,7 @@ pub(crate) fn dense_backward(
     vectorized(
         #[inline(always)]
         || match layout {
-            Layout::RowMajor => {
-                for row in d_out.chunks_exact(outputs) {
-                    for (acc, &d) in d_bias.iter_mut().zip(row) {
-                        *acc += d;
-                    }
-                }
-            }
+            Layout::RowMajor => column_sums_add(d_out, outputs, d_bias),
             Layout::FeatureMajor => {
                 for (acc, column) in d_bias.iter_mut().zip(d_out.chunks_exact(rows)) {
                     *acc += sum(column);

@@ -26,6 +26,7 @@
 
 mod adam;
 mod arch;
+mod buffers;
 pub mod conv;
 mod error;
 pub mod head;

@@ -11,6 +11,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::arch::{Architecture, Backbone, Layout};
+use crate::buffers::sized;
 use crate::conv::{self, Conv2dShape, ImageShape};
 use crate::error::{CpuError, Result};
 use crate::head::{self, HeadOutput, HeadScratch, LossSums, MixtureParams};
@@ -70,12 +71,6 @@ pub struct Workspace {
     d_cols: Vec<f32>,
     head: HeadScratch,
     grads: Vec<f32>,
-}
-
-/// `buffer` holding exactly `len` values (contents unspecified).
-fn sized<T: Copy + Default>(buffer: &mut Vec<T>, len: usize) -> &mut [T] {
-    buffer.resize(len, T::default());
-    &mut buffer[..]
 }
 
 /// A network: an architecture and its parameters.

@@ -2,6 +2,7 @@
 
 use super::columns::{check_kernel, im2col};
 use super::shape::{Conv2dShape, ImageShape};
+use crate::buffers::{add_assign, column_sums_add, fill_rows, transpose};
 use crate::matmul::{MatMut, MatRef, matmul};
 use crate::simd::vectorized;
 
@@ -67,55 +68,7 @@ fn col2im_image_transposed(
             }
         }
     }
-    let planar = &planar[pad..pad + c * plane];
-    if c == 1 {
-        d_image.copy_from_slice(planar);
-        return;
-    }
-    for (p, pixel) in d_image.chunks_exact_mut(c).enumerate() {
-        for (ci, v) in pixel.iter_mut().enumerate() {
-            *v = planar[ci * plane + p];
-        }
-    }
-}
-
-/// `sums[j] += Σ_r matrix[r·cols + j]` for a row-major matrix with `cols == sums.len()`
-/// columns. The sums are taken in blocks of 16 columns held in registers, apart from `sums`.
-#[inline(always)]
-fn column_sums_add(matrix: &[f32], cols: usize, sums: &mut [f32]) {
-    const BLOCK: usize = 16;
-    for (block, out) in sums.chunks_mut(BLOCK).enumerate() {
-        let first = block * BLOCK;
-        let mut acc = [0.0f32; BLOCK];
-        if out.len() == BLOCK {
-            for row in matrix.chunks_exact(cols) {
-                let row: &[f32; BLOCK] = row[first..first + BLOCK].try_into().expect("16 columns");
-                for (a, v) in acc.iter_mut().zip(row) {
-                    *a += v;
-                }
-            }
-        } else {
-            for row in matrix.chunks_exact(cols) {
-                add_assign(&mut acc[..out.len()], &row[first..first + out.len()]);
-            }
-        }
-        add_assign(out, &acc[..out.len()]);
-    }
-}
-
-/// Copies `row` into every consecutive `row.len()`-long chunk of `out` (whose length is a
-/// multiple of it), in a few large copies.
-fn fill_rows(out: &mut [f32], row: &[f32]) {
-    if out.is_empty() {
-        return;
-    }
-    out[..row.len()].copy_from_slice(row);
-    let mut filled = row.len();
-    while filled < out.len() {
-        let len = filled.min(out.len() - filled);
-        out.copy_within(..len, filled);
-        filled += len;
-    }
+    transpose(&planar[pad..pad + c * plane], c, plane, d_image);
 }
 
 fn check_conv(shape: ImageShape, conv: Conv2dShape, weight: &[f32], bias: &[f32]) {
@@ -297,13 +250,5 @@ pub fn conv_backward(
                 || col2im_image_transposed(columns, m, image_shape, conv.kernel, planar, d_image),
             );
         }
-    }
-}
-
-/// `dst += src`, elementwise.
-#[inline(always)]
-fn add_assign(dst: &mut [f32], src: &[f32]) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d += s;
     }
 }

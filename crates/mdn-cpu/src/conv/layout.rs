@@ -1,6 +1,7 @@
 //! Conversions between the NHWC and NCHW layouts.
 
 use super::shape::ImageShape;
+use crate::buffers::transpose;
 
 /// Converts NHWC images to Burn's NCHW flattening: `out[n, c·H·W + y·W + x] =
 /// input[n, y, x, c]`.
@@ -22,20 +23,9 @@ pub fn nhwc_to_nchw(input: &[f32], shape: ImageShape, out: &mut [f32]) {
         shape.len(),
         "nhwc_to_nchw: out does not have shape {shape:?}"
     );
-    let (plane, c) = (shape.height * shape.width, shape.channels);
-    if shape.is_empty() {
-        return;
-    }
-    for (src, dst) in input
-        .chunks_exact(shape.image_len())
-        .zip(out.chunks_exact_mut(shape.image_len()))
-    {
-        for (p, pixel) in src.chunks_exact(c).enumerate() {
-            for (ci, &v) in pixel.iter().enumerate() {
-                dst[ci * plane + p] = v;
-            }
-        }
-    }
+    per_image(input, shape, out, |src, dst, plane, c| {
+        transpose(src, plane, c, dst)
+    });
 }
 
 /// The inverse of [`nhwc_to_nchw`]: `out[n, y, x, c] = input[n, c·H·W + y·W + x]`.
@@ -57,18 +47,26 @@ pub fn nchw_to_nhwc(input: &[f32], shape: ImageShape, out: &mut [f32]) {
         shape.len(),
         "nchw_to_nhwc: out does not have shape {shape:?}"
     );
-    let (plane, c) = (shape.height * shape.width, shape.channels);
+    per_image(input, shape, out, |src, dst, plane, c| {
+        transpose(src, c, plane, dst)
+    });
+}
+
+/// Calls `f(image in, image out, height·width, channels)` for every image.
+fn per_image(
+    input: &[f32],
+    shape: ImageShape,
+    out: &mut [f32],
+    f: impl Fn(&[f32], &mut [f32], usize, usize),
+) {
     if shape.is_empty() {
         return;
     }
+    let (plane, c) = (shape.height * shape.width, shape.channels);
     for (src, dst) in input
         .chunks_exact(shape.image_len())
         .zip(out.chunks_exact_mut(shape.image_len()))
     {
-        for (p, pixel) in dst.chunks_exact_mut(c).enumerate() {
-            for (ci, v) in pixel.iter_mut().enumerate() {
-                *v = src[ci * plane + p];
-            }
-        }
+        f(src, dst, plane, c);
     }
 }
