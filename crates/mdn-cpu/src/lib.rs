@@ -36,6 +36,8 @@ pub mod matmul;
 pub mod network;
 mod session;
 pub mod simd;
+#[cfg(test)]
+mod test_rng;
 
 pub use adam::{Adam, AdamConfig, AdamState};
 pub use arch::{Activation, Architecture, Backbone, Covariance, Head, Layout, TensorShape};

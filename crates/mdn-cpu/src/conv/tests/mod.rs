@@ -1,29 +1,11 @@
 //! Tests of the convolution, pooling and layout kernels against their definitions.
 
+mod reference;
+
 use super::columns::{im2col_direct, ring_len};
 use super::*;
-
-/// A small deterministic generator (splitmix64), so that the tests need no RNG crate API.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [−1, 1).
-    fn uniform(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    }
-
-    fn vec(&mut self, n: usize) -> Vec<f32> {
-        (0..n).map(|_| self.uniform()).collect()
-    }
-}
+use crate::test_rng::SplitMix64;
+use reference::*;
 
 /// `(images, height, width, c_in, c_out, kernel)`: odd and non-square sizes, kernels
 /// larger than the image, a kernel without a compile-time specialisation (9), several
@@ -52,167 +34,9 @@ fn case_shapes(case: (usize, usize, usize, usize, usize, usize)) -> (ImageShape,
     )
 }
 
-/// NHWC index of `(n, y, x, c)`.
-fn nhwc(s: ImageShape, n: usize, y: usize, x: usize, c: usize) -> usize {
-    ((n * s.height + y) * s.width + x) * s.channels + c
-}
-
-/// NCHW index of `(n, c, y, x)`.
-fn nchw(s: ImageShape, n: usize, c: usize, y: usize, x: usize) -> usize {
-    ((n * s.channels + c) * s.height + y) * s.width + x
-}
-
-/// Converts NHWC to NCHW by the index formulas, in f64.
-fn to_nchw_f64(v: &[f32], s: ImageShape) -> Vec<f64> {
-    let mut out = vec![0.0; s.len()];
-    for n in 0..s.images {
-        for c in 0..s.channels {
-            for y in 0..s.height {
-                for x in 0..s.width {
-                    out[nchw(s, n, c, y, x)] = f64::from(v[nhwc(s, n, y, x, c)]);
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Converts NCHW to NHWC by the index formulas.
-fn to_nhwc(v: &[f64], s: ImageShape) -> Vec<f64> {
-    let mut out = vec![0.0; s.len()];
-    for n in 0..s.images {
-        for c in 0..s.channels {
-            for y in 0..s.height {
-                for x in 0..s.width {
-                    out[nhwc(s, n, y, x, c)] = v[nchw(s, n, c, y, x)];
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Calls `f(n, co, ci, y, x, ky, kx, yy, xx)` for every term of the convolution whose
-/// input position `(yy, xx)` lies inside the image.
-fn for_each_term(s: ImageShape, conv: Conv2dShape, mut f: impl FnMut([usize; 9])) {
-    let (k, pad) = (conv.kernel, conv.padding() as isize);
-    for n in 0..s.images {
-        for co in 0..conv.c_out {
-            for y in 0..s.height {
-                for x in 0..s.width {
-                    for ci in 0..conv.c_in {
-                        for ky in 0..k {
-                            for kx in 0..k {
-                                let yy = y as isize + ky as isize - pad;
-                                let xx = x as isize + kx as isize - pad;
-                                if (0..s.height as isize).contains(&yy)
-                                    && (0..s.width as isize).contains(&xx)
-                                {
-                                    f([n, co, ci, y, x, ky, kx, yy as usize, xx as usize]);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn widx(conv: Conv2dShape, co: usize, ci: usize, ky: usize, kx: usize) -> usize {
-    ((co * conv.c_in + ci) * conv.kernel + ky) * conv.kernel + kx
-}
-
-/// The convolution by its definition, NCHW in f64: the output and, per output, the sum of
-/// the absolute values of its terms (the scale of its rounding error).
-fn conv_reference(
-    x: &[f64],
-    s: ImageShape,
-    conv: Conv2dShape,
-    weight: &[f64],
-    bias: &[f64],
-) -> (Vec<f64>, Vec<f64>) {
-    let so = s.with_channels(conv.c_out);
-    let mut out = vec![0.0; so.len()];
-    let mut scale = vec![0.0; so.len()];
-    for n in 0..s.images {
-        for co in 0..conv.c_out {
-            for y in 0..s.height {
-                for xx in 0..s.width {
-                    out[nchw(so, n, co, y, xx)] = bias[co];
-                    scale[nchw(so, n, co, y, xx)] = bias[co].abs();
-                }
-            }
-        }
-    }
-    for_each_term(s, conv, |[n, co, ci, y, xo, ky, kx, yy, xx]| {
-        let term = weight[widx(conv, co, ci, ky, kx)] * x[nchw(s, n, ci, yy, xx)];
-        out[nchw(so, n, co, y, xo)] += term;
-        scale[nchw(so, n, co, y, xo)] += term.abs();
-    });
-    (out, scale)
-}
-
-/// The gradients of `Σ g ⊙ conv(x)` by their definition, NCHW in f64:
-/// `(d_weight, d_bias, d_input)`.
-fn conv_reference_backward(
-    g: &[f64],
-    x: &[f64],
-    s: ImageShape,
-    conv: Conv2dShape,
-    weight: &[f64],
-) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let so = s.with_channels(conv.c_out);
-    let mut d_weight = vec![0.0; conv.weight_len()];
-    let mut d_bias = vec![0.0; conv.c_out];
-    let mut d_input = vec![0.0; s.len()];
-    for n in 0..s.images {
-        for (co, db) in d_bias.iter_mut().enumerate() {
-            for y in 0..s.height {
-                for xx in 0..s.width {
-                    *db += g[nchw(so, n, co, y, xx)];
-                }
-            }
-        }
-    }
-    for_each_term(s, conv, |[n, co, ci, y, xo, ky, kx, yy, xx]| {
-        let go = g[nchw(so, n, co, y, xo)];
-        d_weight[widx(conv, co, ci, ky, kx)] += go * x[nchw(s, n, ci, yy, xx)];
-        d_input[nchw(s, n, ci, yy, xx)] += go * weight[widx(conv, co, ci, ky, kx)];
-    });
-    (d_weight, d_bias, d_input)
-}
-
-fn f64s(v: &[f32]) -> Vec<f64> {
-    v.iter().map(|&v| f64::from(v)).collect()
-}
-
-fn assert_close(what: &str, got: &[f32], want: &[f64], scale: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
-    for (i, ((&g, &w), &s)) in got.iter().zip(want).zip(scale).enumerate() {
-        let err = (f64::from(g) - w).abs();
-        assert!(
-            err <= 1e-5 * (1.0 + s),
-            "{what}[{i}]: {g} vs {w} (scale {s})"
-        );
-    }
-}
-
-/// The sums of absolute values of the terms of each gradient entry, for tolerances.
-fn backward_scales(
-    g: &[f64],
-    x: &[f64],
-    s: ImageShape,
-    conv: Conv2dShape,
-    weight: &[f64],
-) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let abs = |v: &[f64]| v.iter().map(|v| v.abs()).collect::<Vec<_>>();
-    conv_reference_backward(&abs(g), &abs(x), s, conv, &abs(weight))
-}
-
 #[test]
 fn im2col_follows_its_definition() {
-    let mut rng = Rng(1);
+    let mut rng = SplitMix64(1);
     for &case in CASES {
         let (s, conv) = case_shapes(case);
         let input = rng.vec(s.len());
@@ -252,7 +76,7 @@ fn im2col_follows_its_definition() {
 
 #[test]
 fn the_ring_and_the_direct_paths_agree() {
-    let mut rng = Rng(3);
+    let mut rng = SplitMix64(3);
     for &case in CASES {
         let (s, conv) = case_shapes(case);
         let x = rng.vec(s.len());
@@ -273,7 +97,7 @@ fn the_ring_and_the_direct_paths_agree() {
 
 #[test]
 fn conv_forward_matches_the_definition() {
-    let mut rng = Rng(4);
+    let mut rng = SplitMix64(4);
     for &case in CASES {
         let (s, conv) = case_shapes(case);
         let input = rng.vec(s.len());
@@ -310,7 +134,7 @@ fn conv_forward_matches_the_definition() {
 fn the_reference_backward_matches_finite_differences() {
     // Σ g ⊙ conv(x) is linear in each of x, weight and bias, so central differences of the
     // f64 reference are exact up to rounding.
-    let mut rng = Rng(5);
+    let mut rng = SplitMix64(5);
     let (s, conv) = case_shapes((2, 4, 3, 2, 3, 3));
     let so = s.with_channels(conv.c_out);
     let x = f64s(&rng.vec(s.len()));
@@ -364,7 +188,7 @@ fn the_reference_backward_matches_finite_differences() {
 
 #[test]
 fn conv_backward_matches_the_definition_accumulates_and_overwrites() {
-    let mut rng = Rng(6);
+    let mut rng = SplitMix64(6);
     for &case in CASES {
         let (s, conv) = case_shapes(case);
         let so = s.with_channels(conv.c_out);
@@ -485,7 +309,7 @@ fn conv_backward_matches_the_definition_accumulates_and_overwrites() {
 
 #[test]
 fn conv_backward_from_zero_gradients_doubles_on_a_second_call() {
-    let mut rng = Rng(7);
+    let mut rng = SplitMix64(7);
     let (s, conv) = case_shapes((2, 6, 5, 3, 4, 3));
     let input = rng.vec(s.len());
     let weight = rng.vec(conv.weight_len());
@@ -519,13 +343,13 @@ fn conv_backward_from_zero_gradients_doubles_on_a_second_call() {
 }
 
 /// Values from a small set, so that windows often hold ties.
-fn tied_values(rng: &mut Rng, n: usize) -> Vec<f32> {
+fn tied_values(rng: &mut SplitMix64, n: usize) -> Vec<f32> {
     (0..n).map(|_| (rng.next_u64() % 3) as f32 - 1.0).collect()
 }
 
 #[test]
 fn maxpool_matches_the_definition_with_floor_and_first_ties() {
-    let mut rng = Rng(8);
+    let mut rng = SplitMix64(8);
     for &(images, h, w, c) in &[
         (2, 5, 7, 3),
         (1, 4, 4, 1),
@@ -622,7 +446,7 @@ fn layout_conversions_follow_burns_flatten_order_and_invert_each_other() {
 #[test]
 fn a_cnn_block_chain_has_consistent_shapes() {
     // conv 5×5 1→4, pool, conv 5×5 4→6, pool, flatten, on 2 images of 9×7.
-    let mut rng = Rng(9);
+    let mut rng = SplitMix64(9);
     let s0 = ImageShape::new(2, 9, 7, 1);
     let (c1, c2) = (Conv2dShape::new(1, 4, 5), Conv2dShape::new(4, 6, 5));
     let x = rng.vec(s0.len());
@@ -653,7 +477,7 @@ fn a_cnn_block_chain_has_consistent_shapes() {
 
 #[test]
 fn empty_batches_and_channels_are_handled() {
-    let mut rng = Rng(10);
+    let mut rng = SplitMix64(10);
     for &(images, c_in, c_out) in &[(0, 2, 3), (2, 2, 0), (2, 0, 3)] {
         let s = ImageShape::new(images, 4, 3, c_in);
         let conv = Conv2dShape::new(c_in, c_out, 3);
