@@ -120,12 +120,7 @@ impl Model {
     /// rounding.
     pub fn with_engine(mut self, engine: Engine) -> Result<Self> {
         self.cpu = match engine.resolve(&self.device, &self.meta.network)? {
-            Engine::Cpu => {
-                let arch = kernels::architecture(&self.meta.network)
-                    .expect("resolve() checked the architecture");
-                let params = kernels::export(&self.network, &arch);
-                Some(mdn_cpu::Network::new(arch, params).expect("the architecture was checked"))
-            }
+            Engine::Cpu => Some(kernels::to_cpu_for(&self.network, &self.meta.network)),
             _ => None,
         };
         Ok(self)

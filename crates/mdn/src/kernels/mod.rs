@@ -41,9 +41,24 @@ impl NetworkConfig {
                 "the CPU kernels do not run this architecture",
             )
         })?;
-        let params = export(&self.init(&Device::flex(), seed)?, &arch);
-        Ok(mdn_cpu::Network::new(arch, params).expect("the architecture was checked"))
+        Ok(to_cpu(&self.init(&Device::flex(), seed)?, arch))
     }
+}
+
+/// `network`'s parameters as the CPU kernels' network of architecture `arch` (what
+/// [`architecture`] made of the network's config).
+pub(crate) fn to_cpu(network: &Network, arch: Architecture) -> mdn_cpu::Network {
+    let params = export(network, &arch);
+    mdn_cpu::Network::new(arch, params).expect("the architecture was checked")
+}
+
+/// `network`'s parameters as the CPU kernels' network.
+///
+/// # Panics
+/// If the CPU kernels do not run `config` (resolve the engine first).
+pub(crate) fn to_cpu_for(network: &Network, config: &NetworkConfig) -> mdn_cpu::Network {
+    let arch = architecture(config).expect("the engine was resolved for this architecture");
+    to_cpu(network, arch)
 }
 
 /// The architecture in `mdn-cpu`'s terms, or `None` if its kernels cannot run it.

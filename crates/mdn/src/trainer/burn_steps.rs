@@ -3,7 +3,7 @@
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 
-use super::pass::{PassTotals, gaussian_nll, residual_std};
+use super::pass::{PassTotals, gather_rows, training_totals};
 use super::{NonFinite, Prepared};
 use crate::network::{Network, Prediction};
 
@@ -45,24 +45,13 @@ pub(super) fn train_epoch(
         let grads = GradientsParams::from_grads(loss.backward(), &*network);
         *network = optimizer.step(lr, network.clone(), grads);
     }
-    let mut totals = PassTotals {
-        loss: loss_sum,
-        nll: loss_sum,
-        squared: None,
-        rows: order.len(),
-    };
-    if let Some(sum) = squared_sum {
-        totals.squared = Some(sum.into_data().iter::<f64>().collect());
-        totals.nll = gaussian_nll(&totals, &residual_std(&totals)) * totals.rows as f64;
-    }
-    totals.finite()
+    let squared = squared_sum.map(|sum| sum.into_data().iter::<f64>().collect());
+    training_totals(loss_sum, squared, order.len())
 }
 
 /// Rows `rows` of a row-major f32 matrix with `width` columns, as a tensor on `device`.
 fn gather(values: &[f32], width: usize, rows: &[usize], device: &Device) -> Tensor<2> {
     let mut batch = Vec::with_capacity(rows.len() * width);
-    for &r in rows {
-        batch.extend_from_slice(&values[r * width..(r + 1) * width]);
-    }
+    gather_rows(values, width, rows, &mut batch);
     Tensor::from_data(TensorData::new(batch, [rows.len(), width]), device)
 }

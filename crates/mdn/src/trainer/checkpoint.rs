@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -11,9 +12,8 @@ use super::{EpochRecord, History, Prepared, Recovery, TrainConfig};
 use crate::container::Container;
 use crate::engine::Engine;
 use crate::error::{MdnError, ModelFileError, Result};
-use crate::kernels;
 use crate::model::{CHECKPOINT_SECTION, MODEL_SECTION, WEIGHTS_SECTION, load_weights};
-use crate::network::NetworkConfig;
+use crate::network::{Network, NetworkConfig};
 
 const BEST_WEIGHTS_SECTION: &str = "best_weights";
 /// Burn's optimizer record (the Burn engine).
@@ -289,11 +289,15 @@ impl Checkpoint {
                 )),
             ))
         };
+        // The current and the best weights, as networks on `device`.
+        let networks = |device: &Device| -> Result<(Network, Network)> {
+            let fresh = self.meta.network.init(device, 0)?;
+            let best = load_weights(fresh.clone(), &self.best_weights).map_err(corrupt)?;
+            Ok((load_weights(fresh, &self.weights).map_err(corrupt)?, best))
+        };
         let weights = match (self.optimizer, engine) {
             (OptimizerBytes::Burn(bytes), Engine::Burn) => {
-                let network = self.meta.network.init(&device.clone().autodiff(), 0)?;
-                let best = load_weights(network.clone(), &self.best_weights).map_err(corrupt)?;
-                let network = load_weights(network, &self.weights).map_err(corrupt)?;
+                let (network, best) = networks(&device.clone().autodiff())?;
                 let optimizer = burn_optimizer()
                     .from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
                     .map_err(|e| {
@@ -306,15 +310,11 @@ impl Checkpoint {
                 }
             }
             (OptimizerBytes::Cpu(bytes), Engine::Cpu) => {
-                let network = self.meta.network.init(device, 0)?;
-                let best = load_weights(network.clone(), &self.best_weights).map_err(corrupt)?;
-                let network = load_weights(network, &self.weights).map_err(corrupt)?;
-                let arch = kernels::architecture(&self.meta.network)
-                    .expect("the engine was resolved for this architecture");
-                let state = adam_state(&bytes, arch.layout().len())
+                let (network, best) = networks(device)?;
+                let state = adam_state(&bytes, network.num_params())
                     .map_err(|e| corrupt(ModelFileError::Corrupt(e)))?;
                 let adam = mdn_cpu::Adam::from_state(cpu_adam, state);
-                Weights::cpu_with(&network, &best, arch, |network| {
+                Weights::cpu(&network, Some(&best), &self.meta.network, |network| {
                     mdn_cpu::Session::with_optimizer(network, adam)
                 })
             }

@@ -29,10 +29,10 @@ use crate::backbone::BackboneConfig;
 use crate::dataset::Dataset;
 use crate::engine::Engine;
 use crate::error::{MdnError, Result};
-use crate::kernels;
 use crate::model::{Model, ModelMeta};
 use crate::network::NetworkConfig;
 use crate::normalize::Standardizer;
+use mdn_cpu::Session;
 use pass::{PassTotals, residual_std};
 use state::{State, Weights, Which};
 
@@ -303,9 +303,8 @@ impl Trainer {
         Ok(match engine {
             Engine::Cpu => {
                 let fresh = network.init(&self.device, self.config.seed)?;
-                let arch =
-                    kernels::architecture(network).expect("resolve() checked the architecture");
-                Weights::cpu(&fresh, &fresh, arch, self.cpu_adam())
+                let adam = self.cpu_adam();
+                Weights::cpu(&fresh, None, network, |network| Session::new(network, adam))
             }
             _ => {
                 let fresh = network.init(&self.device.clone().autodiff(), self.config.seed)?;

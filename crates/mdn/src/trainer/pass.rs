@@ -38,6 +38,33 @@ impl PassTotals {
     }
 }
 
+/// The totals of a training pass: `loss` summed over its rows (an MDN's is its NLL) and, for
+/// least squares, the squared residuals per target, whose NLL then uses σ fitted to those same
+/// residuals; [`NonFinite`] if anything is not finite.
+pub(super) fn training_totals(
+    loss: f64,
+    squared: Option<Vec<f64>>,
+    rows: usize,
+) -> Result<PassTotals, NonFinite> {
+    let mut totals = PassTotals {
+        loss,
+        nll: loss,
+        squared,
+        rows,
+    };
+    if totals.squared.is_some() {
+        totals.nll = gaussian_nll(&totals, &residual_std(&totals)) * rows as f64;
+    }
+    totals.finite()
+}
+
+/// Appends rows `rows` of a row-major matrix with `width` columns to `out`: a batch.
+pub(super) fn gather_rows(values: &[f32], width: usize, rows: &[usize], out: &mut Vec<f32>) {
+    for &r in rows {
+        out.extend_from_slice(&values[r * width..(r + 1) * width]);
+    }
+}
+
 /// Per-dimension standard deviation of least-squares residuals (floored so that a perfect
 /// fit still has a density).
 pub(super) fn residual_std(totals: &PassTotals) -> Vec<f64> {

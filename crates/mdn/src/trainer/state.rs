@@ -2,14 +2,14 @@
 
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
-use mdn_cpu::{Architecture, Session};
+use mdn_cpu::Session;
 
 use super::checkpoint::RunProgress;
 use super::pass::{PassTotals, cpu_pass_totals, pass_totals};
 use super::{NonFinite, Prepared, burn_steps, cpu_steps};
 use crate::kernels;
 use crate::model::weights_bytes;
-use crate::network::Network;
+use crate::network::{Network, NetworkConfig};
 
 /// Weights and optimiser of a run.
 #[derive(Clone)]
@@ -50,31 +50,24 @@ pub(super) enum Which {
 }
 
 impl Weights {
-    /// A CPU-kernel run starting from the parameters of `network` (any device).
+    /// A CPU-kernel run: `session` built over the parameters of `network` (of architecture
+    /// `config`, on any device), keeping those of `best` as the best so far (the network's own
+    /// when `None`).
     pub fn cpu(
         network: &Network,
-        best: &Network,
-        arch: Architecture,
-        adam: mdn_cpu::AdamConfig,
-    ) -> Self {
-        Self::cpu_with(network, best, arch, |network| Session::new(network, adam))
-    }
-
-    /// A CPU-kernel run whose session `session` builds from the network's parameters.
-    pub fn cpu_with(
-        network: &Network,
-        best: &Network,
-        arch: Architecture,
+        best: Option<&Network>,
+        config: &NetworkConfig,
         session: impl FnOnce(mdn_cpu::Network) -> Session,
     ) -> Self {
-        let params = kernels::export(network, &arch);
-        let best = kernels::export(best, &arch);
-        let template = network.clone().valid();
-        let network = mdn_cpu::Network::new(arch, params).expect("the architecture was checked");
+        let current = kernels::to_cpu_for(network, config);
+        let best = match best {
+            Some(best) => kernels::export(best, current.architecture()),
+            None => current.params().to_vec(),
+        };
         Weights::Cpu {
-            session: session(network),
+            session: session(current),
             best,
-            template,
+            template: network.clone().valid(),
         }
     }
 }
