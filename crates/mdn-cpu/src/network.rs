@@ -145,23 +145,11 @@ impl Network {
     pub fn predict(&self, inputs: &[f32], rows: usize) -> HeadOutput {
         self.check_rows(inputs, rows);
         let d = self.arch.input_dim();
-        let step = pass_rows(&self.arch);
-        let mut parts = Vec::new();
-        for start in (0..rows.max(1)).step_by(step) {
-            let end = (start + step).min(rows);
-            let ranges = shard_ranges(&self.arch, end - start);
-            let shards: Vec<HeadOutput> = ranges
-                .into_par_iter()
-                .map(|range| {
-                    let mut ws = Workspace::default();
-                    let (first, n) = (start + range.start, range.len());
-                    self.forward(&inputs[first * d..(first + n) * d], n, &mut ws);
-                    head::predict(&self.arch.head, &ws.raw, n, &mut ws.head)
-                })
-                .collect();
-            parts.extend(shards);
-        }
-        concatenate(parts)
+        concatenate(self.in_passes(rows, |ws, range| {
+            let n = range.len();
+            self.forward(&inputs[range.start * d..range.end * d], n, ws);
+            head::predict(&self.arch.head, &ws.raw, n, &mut ws.head)
+        }))
     }
 
     /// The summed loss of `rows` examples, in passes of [`pass_rows`] rows.
@@ -170,38 +158,51 @@ impl Network {
     /// - `inputs`: `[rows, input_dim]`; `targets`: `[rows, target_dim]`
     pub fn loss(&self, inputs: &[f32], targets: &[f32], rows: usize) -> LossSums {
         self.check_rows(inputs, rows);
-        let (d, c) = (self.arch.input_dim(), self.arch.target_dim());
         let mut total = LossSums::default();
-        let mut workspaces = Vec::new();
-        let step = pass_rows(&self.arch);
-        for start in (0..rows).step_by(step) {
-            let end = (start + step).min(rows);
-            let ranges = shard_ranges(&self.arch, end - start);
-            workspaces.resize_with(ranges.len(), Workspace::default);
-            let sums: Vec<LossSums> = workspaces
-                .par_iter_mut()
-                .zip(ranges)
-                .map(|(ws, range)| {
-                    let rows = start + range.start..start + range.end;
-                    let n = rows.len();
-                    self.forward(&inputs[rows.start * d..rows.end * d], n, ws);
-                    let mut sums = LossSums::default();
-                    let t = &targets[rows.start * c..rows.end * c];
-                    head::loss(
-                        &self.arch.head,
-                        &ws.raw,
-                        n,
-                        t,
-                        None,
-                        &mut ws.head,
-                        &mut sums,
-                    );
-                    sums
-                })
-                .collect();
-            sums.iter().for_each(|s| total.add(s));
+        if rows == 0 {
+            return total;
         }
+        let (d, c) = (self.arch.input_dim(), self.arch.target_dim());
+        let sums = self.in_passes(rows, |ws, range| {
+            let n = range.len();
+            self.forward(&inputs[range.start * d..range.end * d], n, ws);
+            let mut sums = LossSums::default();
+            let t = &targets[range.start * c..range.end * c];
+            head::loss(
+                &self.arch.head,
+                &ws.raw,
+                n,
+                t,
+                None,
+                &mut ws.head,
+                &mut sums,
+            );
+            sums
+        });
+        sums.iter().for_each(|s| total.add(s));
         total
+    }
+
+    /// `f` over all `rows` (at least one pass, however few): in passes of [`pass_rows`] rows,
+    /// each split into shards as [`shard_ranges`] says, with workspaces reused from pass to
+    /// pass; the results in row order.
+    fn in_passes<R: Send>(
+        &self,
+        rows: usize,
+        f: impl Fn(&mut Workspace, Range<usize>) -> R + Sync,
+    ) -> Vec<R> {
+        let step = pass_rows(&self.arch);
+        let mut workspaces = Vec::new();
+        let mut results = Vec::new();
+        for start in (0..rows.max(1)).step_by(step) {
+            let end = (start + step).min(rows);
+            let ranges = shard_ranges(&self.arch, end - start)
+                .into_iter()
+                .map(|r| start + r.start..start + r.end)
+                .collect();
+            results.extend(on_shards(ranges, &mut workspaces, &f));
+        }
+        results
     }
 
     /// The summed loss of a batch and, in `grads`, the gradient of its **mean** with respect
@@ -222,7 +223,6 @@ impl Network {
         assert_eq!(grads.len(), self.params.len(), "one gradient per parameter");
         let (d, c) = (self.arch.input_dim(), self.arch.target_dim());
         let ranges = shard_ranges(&self.arch, rows);
-        workspaces.resize_with(ranges.len(), Workspace::default);
         let scale = 1.0 / rows.max(1) as f32;
         let shard = |ws: &mut Workspace, range: Range<usize>| {
             let n = range.len();
@@ -243,16 +243,8 @@ impl Network {
             self.backward(x, n, ws);
             sums
         };
-        let sums: Vec<LossSums> = if ranges.len() == 1 {
-            vec![shard(&mut workspaces[0], ranges[0].clone())]
-        } else {
-            workspaces
-                .par_iter_mut()
-                .zip(ranges)
-                .map(|(ws, r)| shard(ws, r))
-                .collect()
-        };
-        sum_gradients(&workspaces[..sums.len()], grads);
+        let sums = on_shards(ranges, workspaces, shard);
+        sum_gradients(workspaces, grads);
         let mut total = LossSums::default();
         sums.iter().for_each(|s| total.add(s));
         total
@@ -468,6 +460,25 @@ impl Network {
             }
         }
     }
+}
+
+/// Runs `f` on every shard of `ranges` (the row ranges of one batch), each with a workspace
+/// of its own from `workspaces` (grown or shrunk to one per shard), on rayon's threads — or
+/// inline when there is a single shard — and returns the results in shard order.
+fn on_shards<R: Send>(
+    ranges: Vec<Range<usize>>,
+    workspaces: &mut Vec<Workspace>,
+    f: impl Fn(&mut Workspace, Range<usize>) -> R + Sync,
+) -> Vec<R> {
+    workspaces.resize_with(ranges.len(), Workspace::default);
+    if let [range] = &ranges[..] {
+        return vec![f(&mut workspaces[0], range.clone())];
+    }
+    workspaces
+        .par_iter_mut()
+        .zip(ranges)
+        .map(|(ws, range)| f(ws, range))
+        .collect()
 }
 
 /// `grads` ← the sum of the shards' gradients, in shard order, in parallel over blocks of
