@@ -79,7 +79,7 @@ impl Table {
 
     /// Reads up to `max_rows` rows, appending the selected columns row-major to `out`.
     /// Returns how many rows were read (0 at the end of the file).
-    pub fn read_chunk(&mut self, max_rows: usize, out: &mut Vec<f64>) -> Result<usize> {
+    fn read_chunk(&mut self, max_rows: usize, out: &mut Vec<f64>) -> Result<usize> {
         let mut rows = 0;
         while rows < max_rows {
             let more = self.reader.read_record(&mut self.record).with_context(|| {
@@ -156,13 +156,22 @@ impl Table {
     pub fn read_all(&mut self) -> Result<(Vec<f64>, usize)> {
         let mut values = Vec::new();
         let rows = self.read_chunk(usize::MAX, &mut values)?;
-        self.require_rows(rows)?;
+        self.require_rows()?;
         Ok((values, rows))
     }
 
-    /// An error naming the file if `rows` is 0 (a header with no data).
-    pub fn require_rows(&self, rows: usize) -> Result<()> {
-        if rows == 0 && self.rows_read == 0 {
+    /// The next chunk of up to `max_rows` rows: the index (from 0) of its first data row and
+    /// the selected columns row-major; `None` at the end of the file.
+    pub fn next_chunk(&mut self, max_rows: usize) -> Result<Option<(usize, Vec<f64>)>> {
+        let first = self.rows_read;
+        let mut values = Vec::new();
+        Ok((self.read_chunk(max_rows, &mut values)? > 0).then_some((first, values)))
+    }
+
+    /// An error naming the file if it had no data row after the header (call once all of it
+    /// is read).
+    pub fn require_rows(&self) -> Result<()> {
+        if self.rows_read == 0 {
             bail!("{}: no data rows after the header", self.path.display());
         }
         Ok(())

@@ -57,16 +57,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
     // order: the same totals on any number of threads.
     let names = model.target_names().to_vec();
     let mut scores = ScoreAccumulator::new(names.clone());
-    let mut rows = 0;
     let per_row_wanted = per_row.is_some();
     parallel::in_order(
-        || {
-            let mut chunk = Vec::new();
-            let read = table.read_chunk(PREDICT_CHUNK_ROWS, &mut chunk)?;
-            let item = (read > 0).then_some((rows, chunk));
-            rows += read;
-            Ok(item)
-        },
+        || table.next_chunk(PREDICT_CHUNK_ROWS),
         |(first, chunk): (usize, Vec<f64>)| {
             let (inputs, targets) = split_rows(&chunk, d, c);
             let mut part = ScoreAccumulator::new(names.clone());
@@ -92,7 +85,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             }
         },
     )?;
-    table.require_rows(scores.len())?;
+    table.require_rows()?;
     if let Some(sink) = per_row {
         sink.finish()?;
     }

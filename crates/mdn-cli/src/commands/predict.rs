@@ -296,15 +296,10 @@ pub fn run(args: PredictArgs) -> Result<()> {
         .expect("clap requires --data or --images");
     let columns = model.input_names().to_vec();
     let mut table = Table::open_for(data, &columns, Some(&args.model))?;
-    let mut rows = 0;
     let sink = stream(&args, &plan, &model, || {
-        let mut inputs = Vec::new();
-        let read = table.read_chunk(PREDICT_CHUNK_ROWS, &mut inputs)?;
-        let chunk = (read > 0).then_some((rows, inputs));
-        rows += read;
-        Ok(chunk)
+        table.next_chunk(PREDICT_CHUNK_ROWS)
     })?;
-    table.require_rows(rows)?;
+    table.require_rows()?;
     sink.finish()
 }
 
