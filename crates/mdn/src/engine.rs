@@ -63,21 +63,6 @@ impl Engine {
     }
 }
 
-impl std::str::FromStr for Engine {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "auto" => Ok(Engine::Auto),
-            "burn" => Ok(Engine::Burn),
-            "cpu" => Ok(Engine::Cpu),
-            other => Err(format!(
-                "unknown engine '{other}': expected auto, burn or cpu"
-            )),
-        }
-    }
-}
-
 impl std::fmt::Display for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
