@@ -1,7 +1,7 @@
 //! Times `mdn_cpu::math` against the standard library, in ns per element.
 //!
 //! Each function is applied to a 4096-element f32 slice many times over, and the fastest of
-//! several trials is reported: inside `mdn_cpu::simd::vectorized` (the way the crate's kernels
+//! several trials is reported: inside `mdn_cpu::vectorized!` (the way the crate's kernels
 //! use it), in a plain loop (the baseline SSE2 build), and, where the standard library has one,
 //! with its libm-backed equivalent. Run with
 //! `cargo run --release -p mdn-cpu --example math_speed`.
@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use mdn_cpu::math;
-use mdn_cpu::simd::vectorized;
+use mdn_cpu::vectorized;
 
 /// Elements per slice: small enough to stay in L1 cache, so that only the arithmetic counts.
 const LEN: usize = 4096;
@@ -49,14 +49,11 @@ macro_rules! compare {
         let dispatched = time_per_element(&input, &mut output, |x, y| {
             // `#[inline(always)]`: a closure this large is otherwise not inlined into pulp's
             // AVX2 function, and then runs at the baseline level.
-            vectorized(
-                #[inline(always)]
-                || {
-                    for (y, &x) in y.iter_mut().zip(x) {
-                        *y = $ours(x);
-                    }
-                },
-            )
+            vectorized!({
+                for (y, &x) in y.iter_mut().zip(x) {
+                    *y = $ours(x);
+                }
+            },)
         });
         let baseline = time_per_element(&input, &mut output, |x, y| {
             for (y, &x) in y.iter_mut().zip(x) {

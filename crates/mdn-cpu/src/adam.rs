@@ -2,7 +2,7 @@
 //! L2 weight decay, so that switching paths does not change the optimiser.
 
 use crate::arch::Layout;
-use crate::simd::vectorized;
+use crate::vectorized;
 
 /// Adam's hyper-parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -120,26 +120,23 @@ impl Adam {
         let lr = learning_rate as f32;
         let penalty = weight_decay.unwrap_or(0.0);
         let (m1, m2) = (&mut self.state.moment_1, &mut self.state.moment_2);
-        vectorized(
-            #[inline(always)]
-            || {
-                for (((theta, &g), m), v) in params
-                    .iter_mut()
-                    .zip(&*grads)
-                    .zip(m1.iter_mut())
-                    .zip(m2.iter_mut())
-                {
-                    let g = if weight_decay.is_some() {
-                        *theta * penalty + g
-                    } else {
-                        g
-                    };
-                    *m = *m * beta_1 + g * (1.0 - beta_1);
-                    *v = *v * beta_2 + g * g * (1.0 - beta_2);
-                    *theta -= *m * combined / (v.sqrt() + epsilon) * lr;
-                }
-            },
-        );
+        vectorized!({
+            for (((theta, &g), m), v) in params
+                .iter_mut()
+                .zip(&*grads)
+                .zip(m1.iter_mut())
+                .zip(m2.iter_mut())
+            {
+                let g = if weight_decay.is_some() {
+                    *theta * penalty + g
+                } else {
+                    g
+                };
+                *m = *m * beta_1 + g * (1.0 - beta_1);
+                *v = *v * beta_2 + g * g * (1.0 - beta_2);
+                *theta -= *m * combined / (v.sqrt() + epsilon) * lr;
+            }
+        },);
     }
 }
 

@@ -4,7 +4,7 @@ use crate::arch::Activation;
 use crate::buffers::{column_sums_add, fill_rows};
 use crate::math;
 use crate::matmul::{MatMut, MatRef, matmul};
-use crate::simd::vectorized;
+use crate::vectorized;
 
 /// How a layer's output is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,17 +85,14 @@ pub(crate) fn dense_backward(
         d_out_view,
         true,
     );
-    vectorized(
-        #[inline(always)]
-        || match layout {
-            Layout::RowMajor => column_sums_add(d_out, outputs, d_bias),
-            Layout::FeatureMajor => {
-                for (acc, column) in d_bias.iter_mut().zip(d_out.chunks_exact(rows)) {
-                    *acc += sum(column);
-                }
+    vectorized!(match layout {
+        Layout::RowMajor => column_sums_add(d_out, outputs, d_bias),
+        Layout::FeatureMajor => {
+            for (acc, column) in d_bias.iter_mut().zip(d_out.chunks_exact(rows)) {
+                *acc += sum(column);
             }
-        },
-    );
+        }
+    },);
     if let Some(d_input) = d_input {
         matmul(
             MatMut::row_major(d_input, rows, inputs),
@@ -132,39 +129,33 @@ pub(crate) fn activate(activation: Activation, values: &mut [f32], pre: &mut Vec
         pre.clear();
         pre.extend_from_slice(values);
     }
-    vectorized(
-        #[inline(always)]
-        || match activation {
-            Activation::Tanh => values.iter_mut().for_each(|v| *v = math::tanh(*v)),
-            Activation::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),
-            Activation::Gelu => values.iter_mut().for_each(|v| *v = math::gelu(*v)),
-        },
-    );
+    vectorized!(match activation {
+        Activation::Tanh => values.iter_mut().for_each(|v| *v = math::tanh(*v)),
+        Activation::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),
+        Activation::Gelu => values.iter_mut().for_each(|v| *v = math::gelu(*v)),
+    },);
 }
 
 /// Multiplies the gradient `d` (with respect to act(z)) by act′(z) in place, given the
 /// activation's output `out` and, for GELU, its input `pre`.
 pub(crate) fn activation_backward(activation: Activation, out: &[f32], pre: &[f32], d: &mut [f32]) {
-    vectorized(
-        #[inline(always)]
-        || match activation {
-            Activation::Tanh => {
-                for (d, &h) in d.iter_mut().zip(out) {
-                    *d *= 1.0 - h * h;
-                }
+    vectorized!(match activation {
+        Activation::Tanh => {
+            for (d, &h) in d.iter_mut().zip(out) {
+                *d *= 1.0 - h * h;
             }
-            Activation::Relu => {
-                for (d, &h) in d.iter_mut().zip(out) {
-                    *d = if h > 0.0 { *d } else { 0.0 };
-                }
+        }
+        Activation::Relu => {
+            for (d, &h) in d.iter_mut().zip(out) {
+                *d = if h > 0.0 { *d } else { 0.0 };
             }
-            Activation::Gelu => {
-                for (d, &z) in d.iter_mut().zip(pre) {
-                    *d *= math::gelu_derivative(z);
-                }
+        }
+        Activation::Gelu => {
+            for (d, &z) in d.iter_mut().zip(pre) {
+                *d *= math::gelu_derivative(z);
             }
-        },
-    );
+        }
+    },);
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //!   ([`head`]), with the head's outputs laid out feature-major so that every step is a
 //!   vectorised loop;
 //! - elementwise maths written to auto-vectorise ([`math`]) inside run-time SIMD dispatch
-//!   ([`simd::vectorized`]);
+//!   ([`vectorized!`]);
 //! - convolutions as im2col + GEMM on NHWC images ([`conv`]);
 //! - batches split into shards whose gradients are computed on rayon's threads and summed in
 //!   a fixed order ([`network::shard_ranges`]), so results do not depend on the number of

@@ -490,14 +490,11 @@ fn sum_gradients(shards: &[Workspace], grads: &mut [f32]) {
         let range = b * BLOCK..b * BLOCK + out.len();
         out.copy_from_slice(&first[range.clone()]);
         for shard in &shards[1..] {
-            crate::simd::vectorized(
-                #[inline(always)]
-                || {
-                    for (o, &g) in out.iter_mut().zip(&shard.grads[range.clone()]) {
-                        *o += g;
-                    }
-                },
-            );
+            crate::vectorized!({
+                for (o, &g) in out.iter_mut().zip(&shard.grads[range.clone()]) {
+                    *o += g;
+                }
+            },);
         }
     };
     if shards.len() == 1 || grads.len() <= BLOCK {

@@ -1,7 +1,7 @@
 //! im2col and its adjoint, through a ring of transposed image rows or a direct fallback.
 
 use super::shape::ImageShape;
-use crate::simd::vectorized;
+use crate::vectorized;
 
 /// Floats in the stack buffer holding the im2col ring of transposed rows (32 KiB).
 const RING: usize = 8192;
@@ -36,41 +36,26 @@ fn check_cols(what: &str, cols: &[f32], shape: ImageShape, kernel: usize) {
 macro_rules! by_kernel {
     ($kernel:expr, $k:ident => $call:expr) => {
         match $kernel {
-            1 => vectorized(
-                #[inline(always)]
-                || {
-                    const $k: usize = 1;
-                    $call
-                },
-            ),
-            3 => vectorized(
-                #[inline(always)]
-                || {
-                    const $k: usize = 3;
-                    $call
-                },
-            ),
-            5 => vectorized(
-                #[inline(always)]
-                || {
-                    const $k: usize = 5;
-                    $call
-                },
-            ),
-            7 => vectorized(
-                #[inline(always)]
-                || {
-                    const $k: usize = 7;
-                    $call
-                },
-            ),
-            _ => vectorized(
-                #[inline(always)]
-                || {
-                    const $k: usize = 0;
-                    $call
-                },
-            ),
+            1 => vectorized!({
+                const $k: usize = 1;
+                $call
+            },),
+            3 => vectorized!({
+                const $k: usize = 3;
+                $call
+            },),
+            5 => vectorized!({
+                const $k: usize = 5;
+                $call
+            },),
+            7 => vectorized!({
+                const $k: usize = 7;
+                $call
+            },),
+            _ => vectorized!({
+                const $k: usize = 0;
+                $call
+            },),
         }
     };
 }
@@ -100,10 +85,7 @@ pub fn im2col(input: &[f32], shape: ImageShape, kernel: usize, cols: &mut [f32])
         return;
     }
     let Some(len) = ring_len(shape, kernel) else {
-        return vectorized(
-            #[inline(always)]
-            || im2col_direct(input, shape, kernel, cols),
-        );
+        return vectorized!(im2col_direct(input, shape, kernel, cols),);
     };
     let mut buffer = [0.0f32; RING];
     let ring = &mut buffer[..len];

@@ -4,7 +4,7 @@ use super::columns::{check_kernel, im2col};
 use super::shape::{Conv2dShape, ImageShape};
 use crate::buffers::{add_assign, column_sums_add, fill_rows, transpose};
 use crate::matmul::{MatMut, MatRef, matmul};
-use crate::simd::vectorized;
+use crate::vectorized;
 
 /// Pixels per GEMM of the input gradient in [`conv_backward`] (whole images, at least one):
 /// one 14 × 14 image, whose `d_out · weight` for a 5 × 5 kernel on 16 channels (313 KB)
@@ -209,10 +209,7 @@ pub fn conv_backward(
         true,
     );
     // d_bias += the column sums of d_out.
-    vectorized(
-        #[inline(always)]
-        || column_sums_add(d_out, c_out, d_bias),
-    );
+    vectorized!(column_sums_add(d_out, c_out, d_bias),);
     let Some(d_input) = d_input else {
         return;
     };
@@ -245,10 +242,14 @@ pub fn conv_backward(
         );
         for (i, d_image) in d_input_chunk.chunks_exact_mut(image_len).enumerate() {
             let columns = &mut d_cols_t[i * plane..];
-            vectorized(
-                #[inline(always)]
-                || col2im_image_transposed(columns, m, image_shape, conv.kernel, planar, d_image),
-            );
+            vectorized!(col2im_image_transposed(
+                columns,
+                m,
+                image_shape,
+                conv.kernel,
+                planar,
+                d_image
+            ),);
         }
     }
 }

@@ -31,7 +31,7 @@
 //! im2col column is contiguous over an image's pixels. Folding it back is then one long
 //! vectorised, shifted addition per column into a channel-planar buffer, and one transpose
 //! to NHWC. Matrix products go through [`crate::matmul`]; the copy and add loops run inside
-//! [`crate::simd::vectorized`], their closures marked `#[inline(always)]` (a closure that is
+//! [`vectorized!`](crate::vectorized), their closures marked `#[inline(always)]` (a closure that is
 //! not inlined into the dispatching function runs at the baseline instruction set).
 
 mod columns;

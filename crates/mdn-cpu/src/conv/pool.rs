@@ -1,7 +1,7 @@
 //! 2 × 2 max-pooling, forward and backward.
 
 use super::shape::ImageShape;
-use crate::simd::vectorized;
+use crate::vectorized;
 
 /// 2 × 2 max-pool with stride 2 in floor mode (an odd last row or column is dropped), on NHWC.
 ///
@@ -42,43 +42,39 @@ pub fn maxpool2_forward(input: &[f32], shape: ImageShape, out: &mut [f32], argma
     }
     let (h, w, c) = (shape.height, shape.width, shape.channels);
     let row = w * c;
-    vectorized(
-        #[inline(always)]
-        || {
-            let outputs = out
-                .chunks_exact_mut(pooled.width * c)
-                .zip(argmax.chunks_exact_mut(pooled.width * c));
-            for (oy_all, (out_row, arg_row)) in outputs.enumerate() {
-                let (n, oy) = (oy_all / pooled.height, oy_all % pooled.height);
-                let top = (n * h + 2 * oy) * row;
-                let bottom = top + row;
-                let (top_row, bottom_row) = (&input[top..top + row], &input[bottom..bottom + row]);
-                let pixels = out_row.chunks_exact_mut(c).zip(arg_row.chunks_exact_mut(c));
-                for (ox, (o, a)) in pixels.enumerate() {
-                    let x = 2 * ox * c;
-                    let (v00, v01) = (&top_row[x..x + c], &top_row[x + c..x + 2 * c]);
-                    let (v10, v11) = (&bottom_row[x..x + c], &bottom_row[x + c..x + 2 * c]);
-                    let i00 = (top + x) as u32;
-                    let (i01, i10, i11) =
-                        (i00 + c as u32, i00 + row as u32, i00 + (row + c) as u32);
-                    for ci in 0..c {
-                        let (mut m, mut i) = (v00[ci], i00);
-                        if v01[ci] > m {
-                            (m, i) = (v01[ci], i01);
-                        }
-                        if v10[ci] > m {
-                            (m, i) = (v10[ci], i10);
-                        }
-                        if v11[ci] > m {
-                            (m, i) = (v11[ci], i11);
-                        }
-                        o[ci] = m;
-                        a[ci] = i + ci as u32;
+    vectorized!({
+        let outputs = out
+            .chunks_exact_mut(pooled.width * c)
+            .zip(argmax.chunks_exact_mut(pooled.width * c));
+        for (oy_all, (out_row, arg_row)) in outputs.enumerate() {
+            let (n, oy) = (oy_all / pooled.height, oy_all % pooled.height);
+            let top = (n * h + 2 * oy) * row;
+            let bottom = top + row;
+            let (top_row, bottom_row) = (&input[top..top + row], &input[bottom..bottom + row]);
+            let pixels = out_row.chunks_exact_mut(c).zip(arg_row.chunks_exact_mut(c));
+            for (ox, (o, a)) in pixels.enumerate() {
+                let x = 2 * ox * c;
+                let (v00, v01) = (&top_row[x..x + c], &top_row[x + c..x + 2 * c]);
+                let (v10, v11) = (&bottom_row[x..x + c], &bottom_row[x + c..x + 2 * c]);
+                let i00 = (top + x) as u32;
+                let (i01, i10, i11) = (i00 + c as u32, i00 + row as u32, i00 + (row + c) as u32);
+                for ci in 0..c {
+                    let (mut m, mut i) = (v00[ci], i00);
+                    if v01[ci] > m {
+                        (m, i) = (v01[ci], i01);
                     }
+                    if v10[ci] > m {
+                        (m, i) = (v10[ci], i10);
+                    }
+                    if v11[ci] > m {
+                        (m, i) = (v11[ci], i11);
+                    }
+                    o[ci] = m;
+                    a[ci] = i + ci as u32;
                 }
             }
-        },
-    );
+        }
+    },);
 }
 
 /// Backward pass of [`maxpool2_forward`]: overwrites `d_input` with zeros, then adds `d_out[i]`

@@ -29,7 +29,7 @@ mod squared;
 
 use crate::arch::{Covariance, Head};
 use crate::buffers::transpose;
-use crate::simd::vectorized;
+use crate::vectorized;
 use mixture::MixtureShape;
 
 /// Sums of the loss over the rows of one or more passes.
@@ -154,20 +154,18 @@ pub fn loss(
                 covariance,
                 min_sigma,
             };
-            let loss = vectorized(
-                #[inline(always)]
-                || mixture::mixture_loss(shape, raw, rows, targets, grad, scratch),
-            );
+            let loss = vectorized!(mixture::mixture_loss(
+                shape, raw, rows, targets, grad, scratch
+            ),);
             sums.loss += loss;
         }
         Head::LeastSquares { target_dim } => {
             if sums.squared.len() < target_dim {
                 sums.squared.resize(target_dim, 0.0);
             }
-            vectorized(
-                #[inline(always)]
-                || squared::squared_loss(target_dim, raw, rows, targets, grad, scratch, sums),
-            );
+            vectorized!(squared::squared_loss(
+                target_dim, raw, rows, targets, grad, scratch, sums
+            ),);
         }
     }
     sums.rows += rows;
@@ -201,10 +199,9 @@ pub fn predict(head: &Head, raw: &[f32], rows: usize, scratch: &mut HeadScratch)
                 covariance,
                 min_sigma,
             };
-            HeadOutput::Mixture(vectorized(
-                #[inline(always)]
-                || mixture::mixture_params(shape, raw, rows, scratch),
-            ))
+            HeadOutput::Mixture(vectorized!(mixture::mixture_params(
+                shape, raw, rows, scratch
+            ),))
         }
     }
 }

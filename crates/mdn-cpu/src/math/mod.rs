@@ -2,7 +2,7 @@
 //!
 //! The standard library's `f32::exp`, `f32::ln`, … are calls into libm, which LLVM cannot
 //! vectorise: a loop that calls them runs one element at a time whatever instruction set
-//! [`crate::simd::vectorized`] compiles it for. The functions here are written so that a loop
+//! [`vectorized!`](crate::vectorized) compiles it for. The functions here are written so that a loop
 //! over a slice calling them *does* vectorise, at whatever width the dispatch picks:
 //!
 //! - every function is `#[inline(always)]`, so its body ends up inside the caller's loop (and
@@ -16,7 +16,7 @@
 //! - no `mul_add`: without the FMA target feature it is a libm call (and it would make results
 //!   differ between the SSE2 and AVX2 builds), so products and sums are written `a * b + c`,
 //!   which Rust never contracts. The same input therefore gives the same bits whether the loop
-//!   runs at the baseline (SSE2) or inside [`crate::simd::vectorized`].
+//!   runs at the baseline (SSE2) or inside [`vectorized!`](crate::vectorized).
 //!
 //! The polynomials are those of Stephen Moshier's Cephes library (single-precision `expf.c`,
 //! `logf.c`, `tanhf.c`, `ndtrf.c`). Each function's documentation gives the error bound its

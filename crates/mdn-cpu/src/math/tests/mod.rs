@@ -511,14 +511,11 @@ fn vectorized_results_match_scalar_ones() {
             let mut vector = inputs.clone();
             // Without `#[inline(always)]` a closure this large is called, not inlined, from
             // pulp's AVX2 function, and runs at the baseline level.
-            crate::simd::vectorized(
-                #[inline(always)]
-                || {
-                    for v in vector.iter_mut() {
-                        *v = $f(*v);
-                    }
-                },
-            );
+            crate::vectorized!({
+                for v in vector.iter_mut() {
+                    *v = $f(*v);
+                }
+            },);
             for ((&x, &s), &v) in inputs.iter().zip(&scalar).zip(&vector) {
                 // `black_box` keeps this call out of any vector code.
                 let one = $f(std::hint::black_box(x));
