@@ -13,17 +13,7 @@ use crate::buffers::transpose;
 /// # Panics
 /// If a length disagrees with `shape`.
 pub fn nhwc_to_nchw(input: &[f32], shape: ImageShape, out: &mut [f32]) {
-    assert_eq!(
-        input.len(),
-        shape.len(),
-        "nhwc_to_nchw: the input does not have shape {shape:?}"
-    );
-    assert_eq!(
-        out.len(),
-        shape.len(),
-        "nhwc_to_nchw: out does not have shape {shape:?}"
-    );
-    per_image(input, shape, out, |src, dst, plane, c| {
+    per_image("nhwc_to_nchw", input, shape, out, |src, dst, plane, c| {
         transpose(src, plane, c, dst)
     });
 }
@@ -37,28 +27,30 @@ pub fn nhwc_to_nchw(input: &[f32], shape: ImageShape, out: &mut [f32]) {
 /// # Panics
 /// If a length disagrees with `shape`.
 pub fn nchw_to_nhwc(input: &[f32], shape: ImageShape, out: &mut [f32]) {
-    assert_eq!(
-        input.len(),
-        shape.len(),
-        "nchw_to_nhwc: the input does not have shape {shape:?}"
-    );
-    assert_eq!(
-        out.len(),
-        shape.len(),
-        "nchw_to_nhwc: out does not have shape {shape:?}"
-    );
-    per_image(input, shape, out, |src, dst, plane, c| {
+    per_image("nchw_to_nhwc", input, shape, out, |src, dst, plane, c| {
         transpose(src, c, plane, dst)
     });
 }
 
-/// Calls `f(image in, image out, height·width, channels)` for every image.
+/// Checks that `input` and `out` both hold `shape`'s values (naming `what` otherwise), then
+/// calls `f(image in, image out, height·width, channels)` for every image.
 fn per_image(
+    what: &str,
     input: &[f32],
     shape: ImageShape,
     out: &mut [f32],
     f: impl Fn(&[f32], &mut [f32], usize, usize),
 ) {
+    assert_eq!(
+        input.len(),
+        shape.len(),
+        "{what}: the input does not have shape {shape:?}"
+    );
+    assert_eq!(
+        out.len(),
+        shape.len(),
+        "{what}: out does not have shape {shape:?}"
+    );
     if shape.is_empty() {
         return;
     }

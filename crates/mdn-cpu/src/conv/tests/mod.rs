@@ -240,24 +240,29 @@ fn conv_backward_matches_the_definition_accumulates_and_overwrites() {
                 .map(|(&s, &a)| times * s + f64::from(a).abs())
                 .collect()
         };
-        assert_close(
-            &format!("{case:?} d_weight"),
-            &d_weight,
-            &plus(&dw0, &dw, 1.0),
-            &shifted(&dw_scale, &dw0, 1.0),
-        );
-        assert_close(
-            &format!("{case:?} d_bias"),
-            &d_bias,
-            &plus(&db0, &db, 1.0),
-            &shifted(&db_scale, &db0, 1.0),
-        );
-        assert_close(
-            &format!("{case:?} d_input"),
-            &d_input,
-            &to_nhwc(&dx, s),
-            &to_nhwc(&dx_scale, s),
-        );
+        // The gradients after `calls` calls: the parameter gradients added that many times to
+        // their starting values, the input gradient overwritten each time.
+        let check = |after: &str, calls: f64, d_weight: &[f32], d_bias: &[f32], d_input: &[f32]| {
+            assert_close(
+                &format!("{case:?} d_weight{after}"),
+                d_weight,
+                &plus(&dw0, &dw, calls),
+                &shifted(&dw_scale, &dw0, calls),
+            );
+            assert_close(
+                &format!("{case:?} d_bias{after}"),
+                d_bias,
+                &plus(&db0, &db, calls),
+                &shifted(&db_scale, &db0, calls),
+            );
+            assert_close(
+                &format!("{case:?} d_input{after}"),
+                d_input,
+                &to_nhwc(&dx, s),
+                &to_nhwc(&dx_scale, s),
+            );
+        };
+        check("", 1.0, &d_weight, &d_bias, &d_input);
 
         // A second call adds the parameter gradients again and overwrites d_input (here
         // full of garbage) with the same values; without d_input, d_cols is untouched.
@@ -286,24 +291,7 @@ fn conv_backward_matches_the_definition_accumulates_and_overwrites() {
             &mut d_cols,
         );
         assert_eq!(d_cols, d_cols_before);
-        assert_close(
-            &format!("{case:?} d_weight after three calls"),
-            &d_weight,
-            &plus(&dw0, &dw, 3.0),
-            &shifted(&dw_scale, &dw0, 3.0),
-        );
-        assert_close(
-            &format!("{case:?} d_bias after three calls"),
-            &d_bias,
-            &plus(&db0, &db, 3.0),
-            &shifted(&db_scale, &db0, 3.0),
-        );
-        assert_close(
-            &format!("{case:?} d_input after a second call"),
-            &d_input,
-            &to_nhwc(&dx, s),
-            &to_nhwc(&dx_scale, s),
-        );
+        check(" after three calls", 3.0, &d_weight, &d_bias, &d_input);
     }
 }
 
