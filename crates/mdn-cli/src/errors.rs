@@ -18,8 +18,19 @@ fn flag(parameter: &str) -> Option<&'static str> {
         "inputs" => "--inputs",
         "targets" => "--targets",
         "engine" => "--engine",
+        "lr_plateau" => "--lr-plateau",
+        "seed" => "--seed",
+        "max_recoveries" => "--max-recoveries",
         _ => return None,
     })
+}
+
+/// What to add to the library's reason, in the command line's terms.
+fn hint(parameter: &str) -> &'static str {
+    match parameter {
+        "patience" => "; --no-early-stopping trains every epoch",
+        _ => "",
+    }
 }
 
 /// Rewrites an invalid-parameter error to name the flag the user typed.
@@ -30,9 +41,23 @@ pub fn cli_error(error: MdnError) -> anyhow::Error {
             value,
             reason,
         } => match flag(parameter) {
-            Some(flag) => anyhow::anyhow!("invalid {flag} {value}: {reason}"),
+            Some(flag) => anyhow::anyhow!("invalid {flag} {value}: {reason}{}", hint(parameter)),
             None => anyhow::anyhow!("invalid {parameter} = {value}: {reason}"),
         },
+        MdnError::ResumeMismatch {
+            path,
+            parameter,
+            checkpoint,
+            requested,
+        } => {
+            let name = flag(parameter).unwrap_or(parameter);
+            anyhow::anyhow!(
+                "{}: cannot resume: the checkpoint was made with {name} {checkpoint}, and this \
+                 run asks for {name} {requested}; only --epochs and --patience may change when \
+                 resuming",
+                path.display()
+            )
+        }
         other => other.into(),
     }
 }

@@ -6,6 +6,7 @@ mod commands;
 mod errors;
 mod output;
 mod parallel;
+mod paths;
 mod table;
 
 use std::process::ExitCode;
@@ -43,6 +44,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    remove_unfinished_files_on_signals();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -81,6 +83,24 @@ fn main() -> ExitCode {
             let message = format!("{error:#}").replace(['\r', '\n'], " ");
             eprintln!("error: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// On SIGINT, SIGTERM or SIGHUP, deletes the temporary files of outputs still being written
+/// (so an interrupt leaves no litter beside them) and exits as the signal would (128 + its
+/// number).
+fn remove_unfinished_files_on_signals() {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+            std::thread::spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    mdn::atomic::remove_unfinished();
+                    std::process::exit(128 + signal);
+                }
+            });
         }
     }
 }

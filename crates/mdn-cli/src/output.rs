@@ -7,28 +7,31 @@ use anyhow::{Context, Result};
 
 /// A CSV destination. A file is written to a temporary file in the same directory and
 /// renamed into place by [`Sink::finish`], so an error midway leaves no partial file.
-pub struct Sink {
-    out: Box<dyn Write>,
-    target: Option<(tempfile::TempPath, PathBuf)>,
+pub enum Sink {
+    /// Standard output.
+    Stdout(BufWriter<std::io::StdoutLock<'static>>),
+    /// A file, renamed onto `path` when finished.
+    File {
+        out: BufWriter<mdn::AtomicFile>,
+        path: PathBuf,
+    },
 }
 
 impl Sink {
     /// Standard output when `path` is `None`, else the file at `path`.
     pub fn create(path: Option<&Path>) -> Result<Self> {
-        let (out, target): (Box<dyn Write>, _) = match path {
-            None => (Box::new(BufWriter::new(std::io::stdout().lock())), None),
+        Ok(match path {
+            None => Sink::Stdout(BufWriter::new(std::io::stdout().lock())),
             Some(path) => {
-                let file = mdn::atomic_temp_file(path, ".tmp").with_context(|| {
+                let file = mdn::AtomicFile::create(path).with_context(|| {
                     format!("{}: cannot create the output file", path.display())
                 })?;
-                let (file, temp) = file.into_parts();
-                (
-                    Box::new(BufWriter::new(file)),
-                    Some((temp, path.to_path_buf())),
-                )
+                Sink::File {
+                    out: BufWriter::new(file),
+                    path: path.to_path_buf(),
+                }
             }
-        };
-        Ok(Self { out, target })
+        })
     }
 
     /// Writes one CSV record of arbitrary text (quoted as needed): headers and the like.
@@ -47,25 +50,33 @@ impl Sink {
 
     /// Writes complete CSV lines built by [`Lines`].
     pub fn write_lines(&mut self, bytes: &[u8]) -> Result<()> {
-        self.out.write_all(bytes).map_err(|e| self.error(e.into()))
+        let written = match self {
+            Sink::Stdout(out) => out.write_all(bytes),
+            Sink::File { out, .. } => out.write_all(bytes),
+        };
+        written.map_err(|e| self.error(e.into()))
     }
 
     fn error(&self, error: anyhow::Error) -> anyhow::Error {
-        match &self.target {
-            Some((_, path)) => error.context(format!("{}: cannot write", path.display())),
-            None => error.context("cannot write to standard output"),
+        match self {
+            Sink::File { path, .. } => error.context(format!("{}: cannot write", path.display())),
+            Sink::Stdout(_) => error.context("cannot write to standard output"),
         }
     }
 
     /// Flushes and, for a file, moves it into place.
-    pub fn finish(mut self) -> Result<()> {
-        self.out.flush().map_err(|e| self.error(e.into()))?;
-        drop(self.out);
-        if let Some((temp, path)) = self.target {
-            temp.persist(&path)
-                .with_context(|| format!("{}: cannot write", path.display()))?;
+    pub fn finish(self) -> Result<()> {
+        match self {
+            Sink::Stdout(mut out) => out.flush().context("cannot write to standard output"),
+            Sink::File { out, path } => {
+                let cannot = || format!("{}: cannot write", path.display());
+                let file = out
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .with_context(cannot)?;
+                file.commit().with_context(cannot)
+            }
         }
-        Ok(())
     }
 }
 
@@ -139,22 +150,17 @@ impl Lines {
     }
 }
 
-/// The directory a file will be written to (`.` for a bare file name).
-pub fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
+pub use mdn::atomic::parent_dir;
 
-/// Fails early, before any long computation, if `path` cannot be written.
+/// Fails early, before any long computation, if `path` cannot be written (its directory is
+/// missing or not writable, or it is a directory).
 pub fn check_writable(path: &Path) -> Result<()> {
-    match tempfile::NamedTempFile::new_in(parent_dir(path)) {
-        Ok(probe) => {
-            drop(probe);
-            Ok(())
-        }
-        // Tempfile's message names its random probe file; the user only cares about theirs.
+    if path.is_dir() {
+        anyhow::bail!("{}: is a directory; give a file name", path.display());
+    }
+    match mdn::AtomicFile::create(path) {
+        // Dropped unwritten: the probe leaves nothing behind.
+        Ok(_probe) => Ok(()),
         Err(error) => {
             let reason = match error.kind() {
                 std::io::ErrorKind::NotFound => format!(

@@ -227,15 +227,21 @@ fn toy_problem_train_eval_predict_info() {
     assert_eq!(data.header, ["x", "t"]);
     assert_eq!(data.len(), 300);
 
-    s.train("toy.csv", "x", "t", "toy.mdn", &["--seed", "1"]);
-    // The default checkpoint is removed after a successful run; the history stays.
+    s.train(
+        "toy.csv",
+        "x",
+        "t",
+        "toy.mdn",
+        &["--seed", "1", "--history", "toy.history.csv"],
+    );
+    // Only what was asked for: the model and its history, no checkpoint.
     assert_eq!(
         s.files(),
-        ["toy.csv", "toy.mdn", "toy.mdn.history.csv"]
+        ["toy.csv", "toy.history.csv", "toy.mdn"]
             .map(String::from)
             .into()
     );
-    let history = s.csv("toy.mdn.history.csv");
+    let history = s.csv("toy.history.csv");
     assert_eq!(history.len(), 15);
     assert!(history.has("validation_nll"));
 
@@ -448,7 +454,14 @@ fn resumed_training_continues_the_interrupted_run_exactly() {
         "x",
         "t",
         "resumed.mdn",
-        &["--epochs", "8", "--resume", "run.ckpt"],
+        &[
+            "--epochs",
+            "8",
+            "--resume",
+            "run.ckpt",
+            "--history",
+            "resumed.csv",
+        ],
     );
     assert_ne!(
         params("first.mdn"),
@@ -458,7 +471,7 @@ fn resumed_training_continues_the_interrupted_run_exactly() {
     assert_eq!(params("resumed.mdn"), params("straight.mdn"));
     let info = json(&s.ok(&["info", "--model", "resumed.mdn"]));
     assert_eq!(info["training"]["epochs_run"], 8);
-    assert_eq!(s.csv("resumed.mdn.history.csv").len(), 8);
+    assert_eq!(s.csv("resumed.csv").len(), 8);
 
     // Resuming needs the same data.
     s.data("toy", 200, 5, "other.csv");

@@ -161,7 +161,7 @@ fn a_bad_cell_deep_in_the_file_is_named_and_nothing_is_written() {
             "predict", "--model", "toy.mdn", "--data", "bad.csv", "--output", "mean", "--out",
             "p.csv",
         ],
-        &["bad.csv", "9001", "oops"],
+        &["bad.csv", "line 9002", "oops"],
     );
     scratch.fails(
         &[
@@ -173,6 +173,6 @@ fn a_bad_cell_deep_in_the_file_is_named_and_nothing_is_written() {
             "--per-row",
             "ll.csv",
         ],
-        &["bad.csv", "9001", "oops"],
+        &["bad.csv", "line 9002", "oops"],
     );
 }

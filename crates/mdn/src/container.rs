@@ -12,8 +12,9 @@
 //! such rather than as corrupt; the checksum makes any flipped byte an error before a single
 //! section is interpreted.
 
-use std::io::Write;
 use std::path::Path;
+
+use crate::atomic::write_atomically;
 
 use crate::error::ModelFileError;
 
@@ -138,36 +139,6 @@ impl Container {
     }
 }
 
-/// A temporary file in the directory of `path`, to be renamed onto `path` once complete;
-/// `suffix` keeps an extension that a writer relies on (e.g. ".png").
-///
-/// The file gets the usual permissions of a new file (rw-r--r-- on Unix), not the owner-only
-/// ones that temporary files have, so that the file renamed into place is readable as any
-/// other output.
-pub fn atomic_temp_file(path: &Path, suffix: &str) -> std::io::Result<tempfile::NamedTempFile> {
-    let directory = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".mdn-").suffix(suffix);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    builder.tempfile_in(directory)
-}
-
-/// Writes `bytes` to `path` atomically (temporary file in the same directory + rename).
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = atomic_temp_file(path, ".tmp")?;
-    file.write_all(bytes)?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
 struct Reader<'a> {
     bytes: &'a [u8],
     position: usize,
@@ -209,23 +180,6 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[cfg(unix)]
-    #[test]
-    fn atomically_written_files_are_readable_by_others() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out.txt");
-        write_atomically(&path, b"hello").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"hello");
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o644);
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "no temporary file left"
-        );
-    }
 
     fn sample() -> Container {
         let mut c = Container::default();

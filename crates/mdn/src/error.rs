@@ -21,6 +21,18 @@ pub enum MdnError {
     /// Data handed to the library is inconsistent or not finite.
     #[error("invalid data: {0}")]
     InvalidData(String),
+    /// The network's output for an input row is not a valid mixture (the input is likely far
+    /// outside the training range).
+    #[error(
+        "the network's output for input row {row} is not a valid mixture ({reason}); the input \
+         may be far outside the training range"
+    )]
+    InvalidPrediction {
+        /// Index (from 0) of the row among those passed to the prediction.
+        row: usize,
+        /// What is wrong with the output.
+        reason: String,
+    },
     /// Training produced a non-finite loss too many times, even after rolling back and
     /// lowering the learning rate.
     #[error(
@@ -35,6 +47,21 @@ pub enum MdnError {
         recoveries: usize,
         /// The learning rate of the last attempt.
         learning_rate: f64,
+    },
+    /// A run cannot be resumed from a checkpoint with a different value of `parameter`.
+    #[error(
+        "{path}: cannot resume: {parameter} is {requested} here but {checkpoint} in the \
+         checkpoint; only epochs and patience may change when resuming"
+    )]
+    ResumeMismatch {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The parameter that differs.
+        parameter: &'static str,
+        /// Its value in the checkpoint.
+        checkpoint: String,
+        /// The value asked for now.
+        requested: String,
     },
     /// A model or checkpoint file could not be read or written.
     #[error("{path}: {kind}")]

@@ -50,6 +50,7 @@
 #![warn(missing_docs)]
 
 mod activation;
+pub mod atomic;
 pub mod backbone;
 mod container;
 mod convert;
@@ -66,8 +67,9 @@ mod scores;
 pub mod trainer;
 
 pub use activation::Activation;
+pub use atomic::{AtomicFile, write_atomically};
 pub use backbone::{BackboneConfig, Cnn, CnnConfig, Mlp, MlpConfig};
-pub use container::{FORMAT_VERSION, atomic_temp_file, write_atomically};
+pub use container::FORMAT_VERSION;
 pub use dataset::Dataset;
 pub use engine::Engine;
 pub use error::{MdnError, ModelFileError, Result};
@@ -77,10 +79,15 @@ pub use mdn_cpu;
 pub use mdn_mixture;
 pub use mdn_mixture::{CovarianceKind, GaussianMixture};
 pub use model::{Model, ModelMeta, PREDICT_CHUNK_ROWS};
-pub use network::{HeadConfig, LeastSquaresConfig, Network, NetworkConfig, Output, Prediction};
+pub use network::{
+    HeadConfig, LeastSquaresConfig, MAX_COMPONENTS, MAX_PARAMETERS, MAX_WIDTH, Network,
+    NetworkConfig, Output, Prediction,
+};
 pub use normalize::Standardizer;
 pub use scores::{ScoreAccumulator, Scores, TargetScores};
-pub use trainer::{EpochRecord, History, Recovery, TrainConfig, Trained, Trainer, TrainingSummary};
+pub use trainer::{
+    EpochRecord, History, Recovery, TrainConfig, Trained, Trainer, TrainingSummary, TrainingWarning,
+};
 
 /// The default CPU device (Burn's Flex backend).
 pub fn cpu() -> burn::prelude::Device {

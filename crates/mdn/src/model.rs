@@ -195,11 +195,10 @@ impl Model {
             let host = self.forward_chunk(chunk);
             for row in 0..chunk.len() / d {
                 let mixture = host.mixture(row, &self.meta.target_scaler).map_err(|e| {
-                    MdnError::InvalidData(format!(
-                        "the network's output for input row {} is not a valid mixture ({e}); \
-                         the input may be far outside the training range",
-                        mixtures.len()
-                    ))
+                    MdnError::InvalidPrediction {
+                        row: mixtures.len(),
+                        reason: e.to_string(),
+                    }
                 })?;
                 mixtures.push(mixture);
             }

@@ -9,6 +9,14 @@ use crate::error::{MdnError, Result};
 use crate::head::{MdnHead, MdnHeadConfig, MixtureOutput, Scale};
 use crate::init::{self, param_rng};
 
+/// The most mixture components a network may have.
+pub const MAX_COMPONENTS: usize = 1000;
+/// The most units (or channels) a layer may have.
+pub const MAX_WIDTH: usize = 65_536;
+/// The most trainable parameters a network may have (2²⁸, 1 GiB of f32 weights; training
+/// needs about four times that).
+pub const MAX_PARAMETERS: usize = 1 << 28;
+
 /// Configuration of the least-squares output layer: a linear map to the target, trained by
 /// mean squared error (the comparison network of Bishop's experiments).
 #[derive(Config, Debug, PartialEq)]
@@ -73,9 +81,12 @@ impl NetworkConfig {
         self
     }
 
-    /// Checks every part of the architecture, saying which value to change.
+    /// Checks every part of the architecture, saying which value to change: sizes must be
+    /// positive and within [`MAX_COMPONENTS`], [`MAX_WIDTH`] and [`MAX_PARAMETERS`], so that
+    /// no size reaches an allocation unchecked.
     pub fn check(&self) -> Result<()> {
         self.backbone.check()?;
+        self.check_caps()?;
         let (input, target_dim) = match &self.head {
             HeadConfig::Mixture(head) => {
                 head.check()?;
@@ -101,6 +112,78 @@ impl NetworkConfig {
             ));
         }
         Ok(())
+    }
+
+    fn check_caps(&self) -> Result<()> {
+        if let HeadConfig::Mixture(head) = &self.head
+            && head.components > MAX_COMPONENTS
+        {
+            return Err(MdnError::invalid(
+                "components",
+                head.components,
+                format!("at most {MAX_COMPONENTS} components are supported"),
+            ));
+        }
+        let widths: Vec<usize> = match &self.backbone {
+            BackboneConfig::Mlp(mlp) => mlp.hidden.clone(),
+            BackboneConfig::Cnn(cnn) => cnn.channels.iter().chain([&cnn.hidden]).copied().collect(),
+        };
+        if let Some(&wide) = widths.iter().find(|&&w| w > MAX_WIDTH) {
+            return Err(MdnError::invalid(
+                "hidden",
+                wide,
+                format!("a layer can have at most {MAX_WIDTH} units"),
+            ));
+        }
+        match self.parameter_count() {
+            Some(count) if count <= MAX_PARAMETERS => Ok(()),
+            count => Err(MdnError::invalid(
+                "hidden",
+                format!("{widths:?}"),
+                format!(
+                    "the network would have {} parameters; at most {MAX_PARAMETERS} are \
+                     supported",
+                    count.map_or("more than 2^64".to_string(), |c| c.to_string())
+                ),
+            )),
+        }
+    }
+
+    /// Number of trainable parameters (weights and biases), `None` if it overflows `usize`.
+    pub fn parameter_count(&self) -> Option<usize> {
+        let dense =
+            |inputs: usize, outputs: usize| inputs.checked_mul(outputs)?.checked_add(outputs);
+        let mut total: usize = 0;
+        let features = match &self.backbone {
+            BackboneConfig::Mlp(mlp) => {
+                let mut width = mlp.input;
+                for &next in &mlp.hidden {
+                    total = total.checked_add(dense(width, next)?)?;
+                    width = next;
+                }
+                width
+            }
+            BackboneConfig::Cnn(cnn) => {
+                let mut channels_in = 1usize;
+                for &channels_out in &cnn.channels {
+                    let kernel = cnn.kernel.checked_mul(cnn.kernel)?;
+                    total = total
+                        .checked_add(dense(channels_in.checked_mul(kernel)?, channels_out)?)?;
+                    channels_in = channels_out;
+                }
+                let halvings = u32::try_from(cnn.channels.len()).ok()?;
+                let flat = channels_in
+                    .checked_mul(cnn.height.checked_shr(halvings)?)?
+                    .checked_mul(cnn.width.checked_shr(halvings)?)?;
+                total = total.checked_add(dense(flat, cnn.hidden)?)?;
+                cnn.hidden
+            }
+        };
+        let outputs = match &self.head {
+            HeadConfig::Mixture(head) => head.output_width_checked()?,
+            HeadConfig::LeastSquares(head) => head.target_dim,
+        };
+        total.checked_add(dense(features, outputs)?)
     }
 
     /// Number of flat input features per example.

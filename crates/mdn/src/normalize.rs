@@ -20,32 +20,21 @@ impl Standardizer {
     /// Fits one mean and standard deviation per column of the row-major `rows × dim` data.
     ///
     /// A column that is constant gets std 1, so it maps to 0 instead of dividing by zero; use
-    /// [`Standardizer::constant_columns`] to find such columns when that matters.
+    /// [`Standardizer::constant_columns`] to find such columns when that matters. Any other
+    /// column keeps its own scale, however small or large (1e-200 and 1e200 alike): the sums
+    /// are taken relative to the column's largest deviation, so they neither underflow nor
+    /// overflow.
     pub fn fit(data: &[f64], dim: usize) -> Self {
         let rows = data.len() / dim.max(1);
-        let mut mean = vec![0.0; dim];
-        let mut std = vec![0.0; dim];
         if rows == 0 {
             return Self::identity(dim);
         }
-        for row in data.chunks_exact(dim) {
-            for (m, v) in mean.iter_mut().zip(row) {
-                *m += v;
-            }
-        }
-        mean.iter_mut().for_each(|m| *m /= rows as f64);
-        // Two-pass variance: exact enough for data far from zero, unlike E[v²] − E[v]².
-        for row in data.chunks_exact(dim) {
-            for ((s, v), m) in std.iter_mut().zip(row).zip(&mean) {
-                *s += (v - m) * (v - m);
-            }
-        }
-        for s in &mut std {
-            *s = (*s / rows as f64).sqrt();
-            if !(*s > 0.0 && s.is_finite()) {
-                *s = 1.0;
-            }
-        }
+        let (mean, std) = (0..dim)
+            .map(|d| {
+                let column = || data.iter().skip(d).step_by(dim).copied();
+                column_moments(column, rows)
+            })
+            .unzip();
         Self { mean, std }
     }
 
@@ -86,6 +75,53 @@ impl Standardizer {
             .collect()
     }
 
+    /// The columns of row-major `data` whose standard deviation a few extreme values set:
+    /// more than 99% of the rows lie within 10⁻⁶ standard deviations of each other (so that,
+    /// standardised, they are one value to the network). Returns each such column with the
+    /// largest share of rows found in so narrow a band. Constant columns are not reported.
+    pub fn dominated_columns(data: &[f64], dim: usize) -> Vec<(usize, f64)> {
+        let rows = data.len() / dim.max(1);
+        // "More than 99%": the band must hold this many rows.
+        let needed = (rows * 99) / 100 + 1;
+        if rows == 0 || needed > rows {
+            return Vec::new();
+        }
+        let scaler = Self::fit(data, dim);
+        (0..dim)
+            .filter_map(|d| {
+                let mut column: Vec<f64> = data.iter().skip(d).step_by(dim).copied().collect();
+                let band = 1e-6 * scaler.std[d];
+                // Every window of `needed` sorted values holds ranks rows − needed to
+                // needed − 1, so if those two are further apart, no window is narrow enough:
+                // a linear-time rejection of almost every column.
+                let rank = |column: &mut Vec<f64>, k: usize| {
+                    *column.select_nth_unstable_by(k, f64::total_cmp).1
+                };
+                let (low, high) = (
+                    rank(&mut column, rows - needed),
+                    rank(&mut column, needed - 1),
+                );
+                if high - low > band {
+                    return None;
+                }
+                column.sort_by(f64::total_cmp);
+                if column[0] == column[rows - 1] {
+                    return None;
+                }
+                // The most rows within `band` of the first row of a window, by two pointers.
+                let (mut best, mut end) = (0, 0);
+                for start in 0..rows {
+                    end = end.max(start);
+                    while end < rows && column[end] - column[start] <= band {
+                        end += 1;
+                    }
+                    best = best.max(end - start);
+                }
+                (best >= needed).then(|| (d, best as f64 / rows as f64))
+            })
+            .collect()
+    }
+
     /// Standardises row-major data into the f32 values the network consumes.
     pub fn transform(&self, data: &[f64]) -> Vec<f32> {
         let dim = self.dim();
@@ -111,6 +147,37 @@ impl Standardizer {
     }
 }
 
+/// Mean and standard deviation of one column of `rows` values (`column` yields them afresh
+/// for each pass); std 1 for a constant column.
+fn column_moments<I: Iterator<Item = f64>>(column: impl Fn() -> I, rows: usize) -> (f64, f64) {
+    let n = rows as f64;
+    let mut mean = column().sum::<f64>() / n;
+    if !mean.is_finite() {
+        // The sum overflowed: values near f64::MAX.
+        mean = column().map(|v| v / n).sum();
+    }
+    let largest = column().map(|v| (v - mean).abs()).fold(0.0, f64::max);
+    if largest == 0.0 || largest.is_nan() {
+        return (mean, 1.0);
+    }
+    // Two-pass variance (exact enough far from zero, unlike E[v²] − E[v]²). Where squares
+    // would underflow or overflow, the deviations are taken in units of the largest one.
+    let std = if (1e-100..=1e100).contains(&largest) {
+        (column().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt()
+    } else {
+        let scaled: f64 = column().map(|v| ((v - mean) / largest).powi(2)).sum();
+        largest * (scaled / n).sqrt()
+    };
+    (
+        mean,
+        if std > 0.0 && std.is_finite() {
+            std
+        } else {
+            1.0
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +195,41 @@ mod tests {
         assert!((z[0] + 1.224_744_9).abs() < 1e-6);
         assert_eq!(z[1], 0.0);
         assert!((s.inverse(0, z[0] as f64) - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn tiny_and_huge_scales_are_kept_as_they_are() {
+        for scale in [1e-200, 1e-300, 1e200, 1e300] {
+            let data: Vec<f64> = [1.0, 3.0, 5.0].iter().map(|v| v * scale).collect();
+            let s = Standardizer::fit(&data, 1);
+            let relative = (s.std[0] / (1.632_993_161_855_452 * scale) - 1.0).abs();
+            assert!(relative < 1e-14, "scale {scale}: std {}", s.std[0]);
+            assert!((s.mean[0] / (3.0 * scale) - 1.0).abs() < 1e-14);
+            let z = s.transform(&data);
+            assert!((z[0] + 1.224_744_9).abs() < 1e-6, "scale {scale}: {z:?}");
+        }
+        // Near f64::MAX the plain sum overflows.
+        let s = Standardizer::fit(&[f64::MAX, f64::MAX / 2.0], 1);
+        assert!(s.mean[0].is_finite() && s.std[0].is_finite() && s.std[0] > 0.0);
+    }
+
+    #[test]
+    fn a_column_whose_scale_one_outlier_sets_is_found() {
+        // 999 ordinary values and one of 1e12: std ≈ 3.2e10, so the rest span 3e-11 of it.
+        let mut data: Vec<f64> = (0..999).map(|i| f64::from(i) / 999.0).collect();
+        data.push(1e12);
+        let found = Standardizer::dominated_columns(&data, 1);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, 0);
+        assert!((found[0].1 - 0.999).abs() < 1e-12, "{found:?}");
+        // Without the outlier, or with a merely large one, nothing is reported; nor are
+        // constant columns (the other column of the two-column table).
+        data.pop();
+        assert!(Standardizer::dominated_columns(&data, 1).is_empty());
+        data.push(50.0);
+        assert!(Standardizer::dominated_columns(&data, 1).is_empty());
+        let two: Vec<f64> = data.iter().flat_map(|&v| [v, 7.0]).collect();
+        assert!(Standardizer::dominated_columns(&two, 2).is_empty());
     }
 
     #[test]

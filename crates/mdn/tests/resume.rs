@@ -145,13 +145,22 @@ fn resuming_on_other_data_or_options_is_refused() {
         learning_rate: 0.1,
         ..config(4)
     };
-    let m = mismatch(
-        Trainer::new(other_lr)
-            .with_progress(false)
-            .resume_from(&checkpoint)
-            .fit(&network(), &data),
-    );
-    assert!(m.contains("training options differ"), "{m}");
+    match Trainer::new(other_lr)
+        .with_progress(false)
+        .resume_from(&checkpoint)
+        .fit(&network(), &data)
+    {
+        Err(MdnError::ResumeMismatch {
+            parameter,
+            checkpoint,
+            requested,
+            ..
+        }) => {
+            assert_eq!(parameter, "learning_rate");
+            assert_eq!((checkpoint.as_str(), requested.as_str()), ("0.003", "0.1"));
+        }
+        other => panic!("expected a resume mismatch, got {other:?}"),
+    }
 
     // The two engines keep Adam's state differently: a checkpoint continues on its own.
     let burn = TrainConfig {

@@ -8,6 +8,10 @@ use mdn::Dataset;
 use mdn_experiments::data::{robot, toy};
 
 use crate::output::{Lines, Sink, check_writable};
+use crate::paths::{self, named};
+
+/// The most rows `--n` may ask for (the data set is built in memory before it is written).
+pub const MAX_ROWS: usize = 10_000_000;
 
 /// Which data set to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -45,7 +49,14 @@ pub fn run(args: DataArgs) -> Result<()> {
     if args.n == 0 {
         bail!("invalid --n 0: generate at least one row");
     }
+    if args.n > MAX_ROWS {
+        bail!(
+            "invalid --n {}: at most {MAX_ROWS} rows can be generated",
+            args.n
+        );
+    }
     if let Some(path) = &args.out {
+        paths::check_outputs(&[], &[named("--out", path)], &[])?;
         check_writable(path)?;
     }
     let data: Dataset = match args.kind {

@@ -8,7 +8,8 @@ use mdn::{Model, PREDICT_CHUNK_ROWS, ScoreAccumulator};
 
 use crate::output::{Lines, Sink, check_writable, print_json};
 use crate::parallel;
-use crate::table::Table;
+use crate::paths::{self, named};
+use crate::table::{Chunk, Table};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -32,10 +33,15 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
-    let model = Model::load(&args.model)?;
     if let Some(path) = &args.per_row {
+        paths::check_outputs(
+            &[named("--model", &args.model), named("--data", &args.data)],
+            &[named("--per-row", path)],
+            &[],
+        )?;
         check_writable(path)?;
     }
+    let model = Model::load(&args.model)?;
     let (d, c) = (model.input_dim(), model.target_dim());
     let columns: Vec<String> = model
         .input_names()
@@ -60,19 +66,17 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let per_row_wanted = per_row.is_some();
     parallel::in_order(
         || table.next_chunk(PREDICT_CHUNK_ROWS),
-        |(first, chunk): (usize, Vec<f64>)| {
-            let (inputs, targets) = split_rows(&chunk, d, c);
+        |chunk: Chunk| {
+            let (inputs, targets) = split_rows(&chunk.values, d, c);
             let mut part = ScoreAccumulator::new(names.clone());
             let mut lines = Lines::default();
-            let mixtures = model
-                .predict(&inputs)
-                .with_context(|| format!("rows {first}..{}", first + inputs.len() / d))?;
+            let mixtures = chunk.mixtures(&model, &inputs, &args.data)?;
             for (i, (mixture, t)) in mixtures.iter().zip(targets.chunks_exact(c)).enumerate() {
                 let log_lik = part
                     .add(mixture, t)
-                    .with_context(|| format!("row {}", first + i))?;
+                    .with_context(|| chunk.at(&args.data, i))?;
                 if per_row_wanted {
-                    lines.index(first + i).number(log_lik).end();
+                    lines.index(chunk.first_row + i).number(log_lik).end();
                 }
             }
             Ok((part, lines))

@@ -63,6 +63,13 @@ pub struct ExperimentArgs {
 
 pub fn run(args: ExperimentArgs) -> Result<()> {
     let progress = !args.quiet;
+    if args.out.exists() && !args.out.is_dir() {
+        bail!(
+            "--out {}: exists and is not a directory; an experiment writes several files into a \
+             directory",
+            args.out.display()
+        );
+    }
     if args.kind != ExperimentKind::Mnist {
         if args.components.is_some() {
             bail!("--components only applies to `mdn experiment mnist`");

@@ -12,7 +12,8 @@ use rand_chacha::ChaCha8Rng;
 use crate::columns::parse_numbers;
 use crate::output::{Lines, Sink, check_writable};
 use crate::parallel;
-use crate::table::Table;
+use crate::paths::{self, named};
+use crate::table::{Chunk, Origin, Table};
 
 /// What to predict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -76,6 +77,9 @@ pub struct PredictArgs {
     quantiles: Option<String>,
 }
 
+/// The most draws `--samples` may ask for per row (the draws of a row are held in memory).
+pub const MAX_SAMPLES: usize = 1_000_000;
+
 /// Options checked up front, before any row is read.
 struct Plan {
     samples: usize,
@@ -100,6 +104,9 @@ fn plan(args: &PredictArgs) -> Result<Plan> {
     let samples = match (args.output, args.samples) {
         (OutputKind::Samples, None) => bail!("--output samples needs --samples N"),
         (_, Some(0)) => bail!("invalid --samples 0: draw at least one sample per row"),
+        (_, Some(n)) if n > MAX_SAMPLES => {
+            bail!("invalid --samples {n}: at most {MAX_SAMPLES} draws per row are supported")
+        }
         (_, n) => n.unwrap_or(0),
     };
     let t = args.temperature.unwrap_or(1.0);
@@ -112,9 +119,12 @@ fn plan(args: &PredictArgs) -> Result<Plan> {
         (_, Some(list)) => {
             let texts: Vec<String> = list.split(',').map(|s| s.trim().to_string()).collect();
             let levels = parse_numbers::<f64>("--quantiles", list)?;
-            for &p in &levels {
+            for (i, &p) in levels.iter().enumerate() {
                 if !(p > 0.0 && p < 1.0) {
                     bail!("invalid --quantiles {list}: level {p} is outside (0, 1)");
+                }
+                if levels[..i].contains(&p) {
+                    bail!("invalid --quantiles {list}: level {p} appears twice");
                 }
             }
             texts.into_iter().zip(levels).collect()
@@ -233,22 +243,18 @@ fn render_row(
     Ok(())
 }
 
-/// A chunk of input rows: the index of its first row and the row-major inputs.
-type Chunk = (usize, Vec<f64>);
-
-/// The output lines of a chunk of input rows.
+/// The output lines of a chunk of input rows from `source` (named in errors).
 fn render_chunk(
     args: &PredictArgs,
     plan: &Plan,
     model: &Model,
-    (first, inputs): Chunk,
+    source: &Path,
+    chunk: Chunk,
 ) -> Result<Lines> {
     let mut lines = Lines::default();
-    let mixtures = model
-        .predict(&inputs)
-        .with_context(|| format!("rows {first}..{}", first + inputs.len() / model.input_dim()))?;
+    let mixtures = chunk.mixtures(model, &chunk.values, source)?;
     for (i, mixture) in mixtures.iter().enumerate() {
-        let row = first + i;
+        let row = chunk.first_row + i;
         render_row(
             &mut lines,
             model,
@@ -258,7 +264,7 @@ fn render_chunk(
             mixture,
             args.seed,
         )
-        .with_context(|| format!("row {row}"))?;
+        .with_context(|| chunk.at(source, i))?;
     }
     Ok(lines)
 }
@@ -269,13 +275,14 @@ fn stream(
     args: &PredictArgs,
     plan: &Plan,
     model: &Model,
+    source: &Path,
     next: impl FnMut() -> Result<Option<Chunk>>,
 ) -> Result<Sink> {
     let mut sink = Sink::create(args.out.as_deref())?;
     sink.row(header(model, args.output, plan))?;
     parallel::in_order(
         next,
-        |chunk| render_chunk(args, plan, model, chunk),
+        |chunk| render_chunk(args, plan, model, source, chunk),
         |lines| sink.write_lines(lines.as_bytes()),
     )?;
     Ok(sink)
@@ -283,20 +290,26 @@ fn stream(
 
 pub fn run(args: PredictArgs) -> Result<()> {
     let plan = plan(&args)?;
+    let (source, source_flag) = match (&args.data, &args.images) {
+        (Some(data), _) => (data.as_path(), "--data"),
+        (None, Some(images)) => (images.as_path(), "--images"),
+        (None, None) => bail!("give the rows to predict with --data FILE.csv or --images FILE"),
+    };
+    if let Some(out) = &args.out {
+        paths::check_outputs(
+            &[named("--model", &args.model), named(source_flag, source)],
+            &[named("--out", out)],
+            &[],
+        )?;
+        check_writable(out)?;
+    }
     let model = Model::load(&args.model)?;
-    if let Some(path) = &args.out {
-        check_writable(path)?;
+    if args.images.is_some() {
+        return predict_images(&args, &plan, &model, source);
     }
-    if let Some(images) = &args.images {
-        return predict_images(&args, &plan, &model, images);
-    }
-    let data = args
-        .data
-        .as_deref()
-        .expect("clap requires --data or --images");
     let columns = model.input_names().to_vec();
-    let mut table = Table::open_for(data, &columns, Some(&args.model))?;
-    let sink = stream(&args, &plan, &model, || {
+    let mut table = Table::open_for(source, &columns, Some(&args.model))?;
+    let sink = stream(&args, &plan, &model, source, || {
         table.next_chunk(PREDICT_CHUNK_ROWS)
     })?;
     table.require_rows()?;
@@ -334,10 +347,11 @@ fn predict_images(args: &PredictArgs, plan: &Plan, model: &Model, path: &Path) -
         .pixels
         .chunks(PREDICT_CHUNK_ROWS * pixels)
         .enumerate();
-    let sink = stream(args, plan, model, || {
-        Ok(chunks.next().map(|(i, chunk)| {
-            let inputs = chunk.iter().map(|&p| f64::from(p)).collect();
-            (i * PREDICT_CHUNK_ROWS, inputs)
+    let sink = stream(args, plan, model, path, || {
+        Ok(chunks.next().map(|(i, chunk)| Chunk {
+            first_row: i * PREDICT_CHUNK_ROWS,
+            origin: Origin::Images,
+            values: chunk.iter().map(|&p| f64::from(p)).collect(),
         }))
     })?;
     sink.finish()

@@ -1,8 +1,9 @@
 //! `mdn train`: fit an MDN (or the least-squares network) to columns of a CSV file.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use mdn::{
     Activation, BackboneConfig, CovarianceKind, Dataset, MdnError, MlpConfig, NetworkConfig,
@@ -12,7 +13,8 @@ use mdn::{
 use super::engine::EngineArg;
 use crate::columns;
 use crate::errors::cli_error;
-use crate::output::{check_writable, parent_dir};
+use crate::output::check_writable;
+use crate::paths::{self, named};
 use crate::table::read_columns;
 
 /// Which network to train.
@@ -52,10 +54,10 @@ Example (Bishop's toy inverse problem):
   mdn data toy --n 1000 --out toy.csv
   mdn train --data toy.csv --inputs x --targets t --components 5 --out toy.mdn
 
-Writes the model to --out, per-epoch metrics to --history (default MODEL.history.csv), and a
-checkpoint after every epoch to --checkpoint (default MODEL.ckpt, removed after a successful
-run unless given explicitly). Resume an interrupted run with the same options plus
---resume MODEL.ckpt.")]
+Writes the model to --out and nothing else, unless asked: --history FILE writes per-epoch
+metrics, --checkpoint FILE a checkpoint every --checkpoint-interval seconds and at the end.
+Resume an interrupted run with the same options plus --resume FILE (and --checkpoint FILE to
+keep checkpointing into the same file).")]
 pub struct TrainArgs {
     /// CSV file with a header row.
     #[arg(long, value_name = "FILE.csv")]
@@ -121,10 +123,22 @@ pub struct TrainArgs {
     /// Continue the run saved in this checkpoint.
     #[arg(long, value_name = "CHECKPOINT")]
     resume: Option<PathBuf>,
-    /// Where to write the per-epoch checkpoint (kept after success when given).
+    /// Write a checkpoint to this file during training, to resume from if interrupted
+    /// (none by default).
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
-    /// Where to write per-epoch metrics (.csv or .json).
+    /// Seconds between two checkpoints (0: after every epoch); the last epoch is always
+    /// written.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 5.0,
+        requires = "checkpoint",
+        allow_negative_numbers = true
+    )]
+    checkpoint_interval: f64,
+    /// Write per-epoch metrics to this file (.csv, or .json by its extension; none by
+    /// default).
     #[arg(long, value_name = "FILE")]
     history: Option<PathBuf>,
     /// Which implementation trains the network (the results agree to f32 rounding; `auto` is
@@ -134,12 +148,6 @@ pub struct TrainArgs {
     /// No progress bar or summary.
     #[arg(long, short)]
     quiet: bool,
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(suffix);
-    parent_dir(path).join(name)
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
@@ -174,15 +182,27 @@ pub fn run(args: TrainArgs) -> Result<()> {
     // Every option is checked before the data is read or a minute is spent training.
     config.check().map_err(cli_error)?;
     network.check().map_err(cli_error)?;
-    let history_path = args
-        .history
-        .clone()
-        .unwrap_or_else(|| with_suffix(&args.out, ".history.csv"));
-    let checkpoint_path = args
-        .checkpoint
-        .clone()
-        .unwrap_or_else(|| with_suffix(&args.out, ".ckpt"));
-    for path in [&args.out, &history_path, &checkpoint_path] {
+    let interval = args.checkpoint_interval;
+    if !(interval.is_finite() && interval >= 0.0) {
+        bail!("invalid --checkpoint-interval {interval}: give a number of seconds, 0 or more");
+    }
+    let mut inputs = vec![named("--data", &args.data)];
+    if let Some(resume) = &args.resume {
+        inputs.push(named("--resume", resume));
+    }
+    let mut outputs = vec![named("--out", &args.out)];
+    outputs.extend(args.history.as_deref().map(|p| named("--history", p)));
+    outputs.extend(args.checkpoint.as_deref().map(|p| named("--checkpoint", p)));
+    // A checkpoint is read whole before it is first written again.
+    paths::check_outputs(&inputs, &outputs, &[("--resume", "--checkpoint")])?;
+    for path in [
+        Some(&args.out),
+        args.history.as_ref(),
+        args.checkpoint.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
         check_writable(path)?;
     }
     if let Some(resume) = &args.resume {
@@ -195,9 +215,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
         .and_then(|d| d.with_names(input_names, target_names))
         .with_context(|| args.data.display().to_string())?;
 
-    let mut trainer = Trainer::new(config)
-        .with_progress(!args.quiet)
-        .with_checkpoint(&checkpoint_path);
+    let mut trainer = Trainer::new(config).with_progress(!args.quiet);
+    if let Some(path) = &args.checkpoint {
+        trainer = trainer
+            .with_checkpoint(path)
+            .with_checkpoint_interval(Duration::from_secs_f64(interval));
+    }
     if let Some(resume) = &args.resume {
         trainer = trainer.resume_from(resume);
     }
@@ -208,15 +231,16 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         other => cli_error(other),
     })?;
-    trained.model.save(&args.out)?;
-    if history_path.extension().is_some_and(|e| e == "json") {
-        trained.history.write_json(&history_path)?;
-    } else {
-        trained.history.write_csv(&history_path)?;
+    for warning in &trained.warnings {
+        eprintln!("warning: {}: {warning}", args.data.display());
     }
-    if args.checkpoint.is_none() {
-        // The default checkpoint only exists to survive interruptions.
-        let _ = std::fs::remove_file(&checkpoint_path);
+    trained.model.save(&args.out)?;
+    if let Some(path) = &args.history {
+        if path.extension().is_some_and(|e| e == "json") {
+            trained.history.write_json(path)?;
+        } else {
+            trained.history.write_csv(path)?;
+        }
     }
 
     let summary = trained

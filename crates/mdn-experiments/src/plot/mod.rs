@@ -69,17 +69,15 @@ pub fn save(figure: &impl Figure, dir: &Path, name: &str) -> PlotResult<Vec<Path
     let io = |e: std::io::Error, path: &Path| PlotError(format!("{}: {e}", path.display()));
 
     let png = dir.join(format!("{name}.png"));
-    // plotters picks the image format from the extension, so the temporary file keeps it.
-    let temp = mdn::atomic_temp_file(&png, ".png")
-        .map_err(|e| io(e, &png))?
-        .into_temp_path();
+    // plotters picks the image format from the extension, which the temporary file keeps.
+    let temp = mdn::AtomicFile::create(&png).map_err(|e| io(e, &png))?;
     {
-        let root = BitMapBackend::new(&temp, size).into_drawing_area();
+        let root = BitMapBackend::new(temp.temp_path(), size).into_drawing_area();
         root.fill(&WHITE)?;
         figure.draw(&root)?;
         root.present()?;
     }
-    temp.persist(&png).map_err(|e| io(e.error, &png))?;
+    temp.commit().map_err(|e| io(e, &png))?;
 
     let svg = dir.join(format!("{name}.svg"));
     let mut text = String::new();
@@ -103,9 +101,14 @@ pub fn label_style() -> TextStyle<'static> {
     (FAMILY, 16).into()
 }
 
+// Every size is an even number of pixels: plotters' ab_glyph path places each glyph at
+// `(size / 2 + its top) as i32`, which rounds towards zero, so with an odd size glyphs above and
+// below that line round in opposite directions and a full stop sits a pixel above the digits
+// ("0·2"). `tests::text_sits_on_one_baseline` checks every style.
+
 /// Text style of tick labels.
 pub fn tick_style() -> TextStyle<'static> {
-    (FAMILY, 13).into()
+    (FAMILY, 14).into()
 }
 
 /// `n` evenly spaced values from `lo` to `hi` inclusive.
@@ -116,5 +119,62 @@ pub fn linspace(lo: f64, hi: f64, n: usize) -> Vec<f64> {
         _ => (0..n)
             .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lowest row holding ink in each run of inked columns of `text` drawn in `style`:
+    /// one entry per glyph (for text whose glyphs do not touch).
+    fn glyph_bottoms(text: &str, style: TextStyle<'static>) -> Vec<u32> {
+        let (w, h) = (120u32, 60u32);
+        let mut pixels = vec![255u8; (w * h * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+            root.draw(&Text::new(text, (4, 4), style)).unwrap();
+            root.present().unwrap();
+        }
+        let inked = |x: u32, y: u32| pixels[((y * w + x) * 3) as usize] < 200;
+        let mut bottoms = Vec::new();
+        let mut current: Option<u32> = None;
+        for x in 0..w {
+            match ((0..h).rev().find(|&y| inked(x, y)), current) {
+                (Some(y), Some(b)) => current = Some(b.max(y)),
+                (Some(y), None) => current = Some(y),
+                (None, Some(b)) => {
+                    bottoms.push(b);
+                    current = None;
+                }
+                (None, None) => {}
+            }
+        }
+        bottoms
+    }
+
+    #[test]
+    fn text_sits_on_one_baseline() {
+        // A style finds its font when it is made, so the font comes first.
+        register_font();
+        // "2", "." and "7" all end on the baseline (no overshoot below it).
+        for (name, style) in [
+            ("tick", tick_style()),
+            ("label", label_style()),
+            ("title", title_style()),
+        ] {
+            let bottoms = glyph_bottoms("2 . 7", style);
+            assert_eq!(bottoms.len(), 3, "{name}: {bottoms:?}");
+            assert!(
+                bottoms.iter().all(|&b| b == bottoms[0]),
+                "{name}: the glyphs of \"2 . 7\" end on rows {bottoms:?}"
+            );
+        }
+        // The failure this guards against: an odd size.
+        let odd = glyph_bottoms("2 . 7", (FAMILY, 13).into());
+        assert_ne!(
+            odd[1], odd[0],
+            "plotters fixed its rounding: odd sizes are fine now"
+        );
     }
 }

@@ -99,6 +99,18 @@ impl MdnHeadConfig {
         self.components * (1 + self.target_dim + self.scale_width())
     }
 
+    /// [`MdnHeadConfig::output_width`], `None` where it overflows.
+    pub(crate) fn output_width_checked(&self) -> Option<usize> {
+        let c = self.target_dim;
+        let scales = match self.covariance {
+            CovarianceKind::Isotropic => 1,
+            CovarianceKind::Diagonal => c,
+            CovarianceKind::Full => c.checked_mul(c.checked_add(1)?)? / 2,
+        };
+        self.components
+            .checked_mul(c.checked_add(1)?.checked_add(scales)?)
+    }
+
     /// Builds the head with parameters drawn from `rng`.
     pub fn init(&self, device: &Device, rng: &mut ParamRng) -> Result<MdnHead> {
         self.check()?;

@@ -1,6 +1,7 @@
 //! Per-epoch checkpoints: everything needed to continue a run exactly where it stopped.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
@@ -87,6 +88,44 @@ impl RunProgress {
         }
         self.history.epochs.push(record);
         improved
+    }
+}
+
+/// The least time between two checkpoints unless the caller sets another.
+pub(crate) const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// When to write a checkpoint: after an epoch once `interval` has passed since the last write
+/// (or since the start), and after the last epoch if that one was not written — so that a run
+/// of many short epochs writes a few files, not one per epoch.
+pub(super) struct CheckpointSchedule {
+    interval: Duration,
+    last_write: Instant,
+    written_epoch: Option<usize>,
+}
+
+impl CheckpointSchedule {
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last_write: Instant::now(),
+            written_epoch: None,
+        }
+    }
+
+    /// Whether the epoch just finished should be written.
+    pub fn due(&self) -> bool {
+        self.last_write.elapsed() >= self.interval
+    }
+
+    /// Records that `epoch` was written.
+    pub fn written(&mut self, epoch: usize) {
+        self.last_write = Instant::now();
+        self.written_epoch = Some(epoch);
+    }
+
+    /// Whether the state after `epochs_done` epochs still needs writing at the end of a run.
+    pub fn pending(&self, epochs_done: usize) -> bool {
+        self.written_epoch != Some(epochs_done)
     }
 }
 
@@ -229,7 +268,8 @@ impl Checkpoint {
     }
 
     /// Refuses to continue a run on another architecture, other data or other
-    /// hyper-parameters (only `epochs` and `patience` may change).
+    /// hyper-parameters (only `epochs` and `patience` may change, and `epochs` not below the
+    /// epochs already run), naming what differs.
     pub fn check_compatible(
         &self,
         path: &Path,
@@ -252,16 +292,55 @@ impl Checkpoint {
         let saved = &self.meta.train_config;
         // The engine is checked by `into_state`, on what it resolves to: `auto` and `cpu` both
         // continue a checkpoint of the CPU engine.
-        let comparable = TrainConfig {
-            epochs: saved.epochs,
-            patience: saved.patience,
-            engine: saved.engine,
-            ..config.clone()
-        };
-        if &comparable != saved {
-            return mismatch(format!(
-                "the training options differ from the checkpoint's ({saved:?}); only epochs \
-                 and patience may change"
+        let fields: [(&'static str, String, String); 8] = [
+            ("batch_size", fmt(saved.batch_size), fmt(config.batch_size)),
+            (
+                "learning_rate",
+                fmt(saved.learning_rate),
+                fmt(config.learning_rate),
+            ),
+            (
+                "weight_decay",
+                fmt(saved.weight_decay),
+                fmt(config.weight_decay),
+            ),
+            (
+                "validation_fraction",
+                fmt(saved.validation_fraction),
+                fmt(config.validation_fraction),
+            ),
+            ("lr_plateau", fmt(saved.lr_plateau), fmt(config.lr_plateau)),
+            ("seed", fmt(saved.seed), fmt(config.seed)),
+            (
+                "grad_clip_norm",
+                fmt(saved.grad_clip_norm),
+                fmt(config.grad_clip_norm),
+            ),
+            (
+                "max_recoveries",
+                fmt(saved.max_recoveries),
+                fmt(config.max_recoveries),
+            ),
+        ];
+        if let Some((parameter, checkpoint, requested)) =
+            fields.into_iter().find(|(_, saved, now)| saved != now)
+        {
+            return Err(MdnError::ResumeMismatch {
+                path: path.to_path_buf(),
+                parameter,
+                checkpoint,
+                requested,
+            });
+        }
+        let done = self.meta.progress.epochs_done;
+        if config.epochs < done {
+            return Err(MdnError::invalid(
+                "epochs",
+                config.epochs,
+                format!(
+                    "the checkpoint {} has already run {done} epochs; ask for at least that many",
+                    path.display()
+                ),
             ));
         }
         Ok(())
@@ -328,6 +407,16 @@ impl Checkpoint {
     }
 }
 
+/// A hyper-parameter's value as messages show it: the number, or `none`.
+fn fmt<T: std::fmt::Debug>(value: T) -> String {
+    let text = format!("{value:?}");
+    match text.strip_prefix("Some(").and_then(|t| t.strip_suffix(')')) {
+        Some(inner) => inner.to_string(),
+        None if text == "None" => "none".to_string(),
+        None => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +431,24 @@ mod tests {
             learning_rate: 0.0,
             seconds: 0.0,
         }
+    }
+
+    #[test]
+    fn checkpoints_are_spaced_out_and_the_last_epoch_is_always_written() {
+        let schedule = CheckpointSchedule::new(Duration::from_secs(3600));
+        assert!(!schedule.due(), "an hour has not passed");
+        assert!(
+            schedule.pending(1),
+            "an unwritten last epoch is written at the end"
+        );
+        let mut every_epoch = CheckpointSchedule::new(Duration::ZERO);
+        assert!(every_epoch.due());
+        every_epoch.written(1);
+        assert!(
+            !every_epoch.pending(1),
+            "the last epoch was already written"
+        );
+        assert!(every_epoch.pending(0) && every_epoch.due());
     }
 
     #[test]

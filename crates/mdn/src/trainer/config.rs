@@ -107,14 +107,24 @@ impl TrainConfig {
             return Err(MdnError::invalid(
                 "patience",
                 0,
-                "patience must be at least 1 epoch (leave it unset to never stop early)",
+                "patience must be at least 1 epoch (no patience at all never stops early)",
             ));
         }
         if self.lr_plateau == Some(0) {
             return Err(MdnError::invalid(
                 "lr_plateau",
                 0,
-                "the plateau must be at least 1 epoch (leave it unset for a constant learning rate)",
+                "the plateau must be at least 1 epoch (none keeps the learning rate constant)",
+            ));
+        }
+        if let Some(plateau) = self.lr_plateau
+            && self.validation_fraction == 0.0
+        {
+            return Err(MdnError::invalid(
+                "lr_plateau",
+                plateau,
+                "a plateau is watched on the validation rows, and a validation fraction of 0 \
+                 holds out none; hold some out or drop the plateau",
             ));
         }
         if let Some(norm) = self.grad_clip_norm
@@ -182,6 +192,11 @@ mod tests {
                 grad_clip_norm: Some(0.0),
                 ..Default::default()
             },
+            TrainConfig {
+                lr_plateau: Some(3),
+                validation_fraction: 0.0,
+                ..Default::default()
+            },
         ];
         let names = [
             "epochs",
@@ -194,6 +209,7 @@ mod tests {
             "validation_fraction",
             "patience",
             "grad_clip_norm",
+            "lr_plateau",
         ];
         assert_eq!(bad.len(), names.len());
         for (config, name) in bad.iter().zip(names) {

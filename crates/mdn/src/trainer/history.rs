@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::container::write_atomically;
+use crate::atomic::write_atomically;
 use crate::error::{MdnError, Result};
 
 /// Metrics of one epoch. Negative log-likelihoods are in nats per example in the data's

@@ -14,7 +14,7 @@ pub use config::TrainConfig;
 pub use history::{EpochRecord, History};
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::decay::WeightDecayConfig;
@@ -36,7 +36,7 @@ use mdn_cpu::Session;
 use pass::{PassTotals, residual_std};
 use state::{State, Weights, Which};
 
-use checkpoint::{Checkpoint, RunProgress};
+use checkpoint::{Checkpoint, CheckpointSchedule, DEFAULT_CHECKPOINT_INTERVAL, RunProgress};
 use progress::EpochBar;
 
 /// A roll-back after a non-finite loss.
@@ -89,6 +89,49 @@ pub struct Trained {
     pub model: Model,
     /// Per-epoch metrics.
     pub history: History,
+    /// What the caller should be told about the data or the options (training went ahead).
+    pub warnings: Vec<TrainingWarning>,
+}
+
+/// Something about a training run worth telling the user, though training went ahead.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainingWarning {
+    /// The batch size exceeds the training rows, so each step uses all of them.
+    BatchLargerThanData {
+        /// The batch size asked for.
+        batch_size: usize,
+        /// The training rows, which each step uses.
+        rows: usize,
+    },
+    /// Nearly every value of an input column lies within a tiny fraction of the column's
+    /// standard deviation of the others: a few extreme values set its scale, and the network
+    /// sees the rest as one value.
+    DominatedInput {
+        /// The column's name.
+        column: String,
+        /// The share of rows in the narrow band.
+        share: f64,
+    },
+}
+
+impl std::fmt::Display for TrainingWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrainingWarning::BatchLargerThanData { batch_size, rows } => write!(
+                f,
+                "the batch size {batch_size} is larger than the {rows} training rows; each \
+                 step uses all {rows}"
+            ),
+            TrainingWarning::DominatedInput { column, share } => write!(
+                f,
+                "input '{column}': {:.1}% of the training rows lie within 1e-6 standard \
+                 deviations of each other, so a few extreme values set its scale and the \
+                 network can hardly tell the others apart; consider removing the outliers or \
+                 transforming the column (e.g. its logarithm)",
+                100.0 * share
+            ),
+        }
+    }
 }
 
 /// Trains networks. See [`TrainConfig`] for the hyper-parameters.
@@ -109,6 +152,7 @@ pub struct Trained {
 pub struct Trainer {
     config: TrainConfig,
     checkpoint: Option<PathBuf>,
+    checkpoint_interval: Duration,
     resume: Option<PathBuf>,
     show_progress: bool,
     device: Device,
@@ -125,6 +169,9 @@ struct Prepared {
     input_dim: usize,
     target_dim: usize,
     fingerprint: u64,
+    /// Input columns whose scale a few extreme values set: (column, share of rows in the
+    /// narrow band).
+    dominated_inputs: Vec<(usize, f64)>,
 }
 
 impl Prepared {
@@ -147,15 +194,26 @@ impl Trainer {
         Self {
             config,
             checkpoint: None,
+            checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
             resume: None,
             show_progress: true,
             device: Device::flex(),
         }
     }
 
-    /// Writes a checkpoint to `path` (atomically) after every epoch.
+    /// Writes a checkpoint to `path` (atomically) during training — after an epoch once at
+    /// least the checkpoint interval has passed since the last one (see
+    /// [`Trainer::with_checkpoint_interval`]) — and after the last epoch. Without it, nothing
+    /// is written while training.
     pub fn with_checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
         self.checkpoint = Some(path.into());
+        self
+    }
+
+    /// The least time between two checkpoints (default 5 s; zero writes one after every
+    /// epoch). A run interrupted loses at most this much work, plus an epoch.
+    pub fn with_checkpoint_interval(mut self, interval: Duration) -> Self {
+        self.checkpoint_interval = interval;
         self
     }
 
@@ -217,6 +275,7 @@ impl Trainer {
         // weights whose loss is already non-finite.
         let mut previous: Option<State> = None;
         let mut failures_in_a_row = 0;
+        let mut schedule = CheckpointSchedule::new(self.checkpoint_interval);
 
         while state.progress.epochs_done < self.config.epochs && !state.progress.stopped_early {
             let epoch = state.progress.epochs_done + 1;
@@ -233,7 +292,7 @@ impl Trainer {
                 Err(NonFinite) => {
                     let lr = state.progress.learning_rate * 0.5;
                     if state.progress.recoveries.len() >= self.config.max_recoveries {
-                        bar.finish();
+                        bar.finish(&state.progress.history, state.progress.best_epoch);
                         return Err(MdnError::Diverged {
                             epoch,
                             recoveries: state.progress.recoveries.len(),
@@ -288,13 +347,21 @@ impl Trainer {
             {
                 state.mark_best();
             }
-            if let Some(path) = &self.checkpoint {
+            if let Some(path) = &self.checkpoint
+                && schedule.due()
+            {
                 Checkpoint::capture(network, &self.config, &prepared, &state).write(path)?;
+                schedule.written(epoch);
             }
             previous = Some(snapshot);
             failures_in_a_row = 0;
         }
-        bar.finish();
+        bar.finish(&state.progress.history, state.progress.best_epoch);
+        if let Some(path) = &self.checkpoint
+            && schedule.pending(state.progress.epochs_done)
+        {
+            Checkpoint::capture(network, &self.config, &prepared, &state).write(path)?;
+        }
         self.finish(network, data, &prepared, state, engine)
     }
 
@@ -386,10 +453,13 @@ impl Trainer {
                 train.target(0)[col]
             )));
         }
-        let input_scaler = match network.backbone {
+        let (input_scaler, dominated_inputs) = match network.backbone {
             // Pixels share one scale; per-pixel statistics would blow up near-constant borders.
-            BackboneConfig::Cnn(_) => Standardizer::fit_global(train.inputs(), d),
-            BackboneConfig::Mlp(_) => Standardizer::fit(train.inputs(), d),
+            BackboneConfig::Cnn(_) => (Standardizer::fit_global(train.inputs(), d), Vec::new()),
+            BackboneConfig::Mlp(_) => (
+                Standardizer::fit(train.inputs(), d),
+                Standardizer::dominated_columns(train.inputs(), d),
+            ),
         };
         let target_scaler = Standardizer::fit(train.targets(), c);
         Ok(Prepared {
@@ -402,6 +472,7 @@ impl Trainer {
             input_dim: d,
             target_dim: c,
             fingerprint: data.fingerprint(),
+            dominated_inputs,
         })
     }
 
@@ -419,7 +490,9 @@ impl Trainer {
         rng.set_stream(epoch as u64);
         let mut order: Vec<usize> = (0..data.train_rows()).collect();
         order.shuffle(&mut rng);
-        state.train_epoch(data, &order, self.config.batch_size, device)
+        // A batch larger than the data is the whole data (said so by `fit`'s warnings).
+        let batch_size = self.config.batch_size.min(data.train_rows());
+        state.train_epoch(data, &order, batch_size, device)
     }
 
     /// Loss totals of the current weights on the validation rows, `None` without a validation
@@ -499,9 +572,23 @@ impl Trainer {
             training: Some(summary),
             created_by: format!("mdn {}", env!("CARGO_PKG_VERSION")),
         };
+        let mut warnings = Vec::new();
+        if self.config.batch_size > prepared.train_rows() {
+            warnings.push(TrainingWarning::BatchLargerThanData {
+                batch_size: self.config.batch_size,
+                rows: prepared.train_rows(),
+            });
+        }
+        for &(column, share) in &prepared.dominated_inputs {
+            warnings.push(TrainingWarning::DominatedInput {
+                column: data.input_names()[column].clone(),
+                share,
+            });
+        }
         Ok(Trained {
             model: Model::new(state.network(Which::Best), meta, self.device.clone()),
             history: state.progress.history,
+            warnings,
         })
     }
 }

@@ -50,7 +50,19 @@ impl EpochBar {
         self.bar.println(message);
     }
 
-    pub fn finish(&self) {
-        self.bar.finish();
+    /// Ends the bar at the last epoch run — not at the epoch limit, when training stopped
+    /// early — showing the numbers of the epoch whose weights were kept.
+    pub fn finish(&self, history: &History, kept_epoch: usize) {
+        if let Some(kept) = history.epochs.iter().find(|r| r.epoch == kept_epoch) {
+            let val = kept
+                .validation_nll
+                .map(|v| format!(" · val nll {v:.4}"))
+                .unwrap_or_default();
+            self.bar.set_message(format!(
+                "kept epoch {kept_epoch}: train nll {:.4}{val}",
+                kept.train_nll
+            ));
+        }
+        self.bar.abandon();
     }
 }
