@@ -1,24 +1,23 @@
 #!/usr/bin/env bash
-# Issue 8's measurements in one sitting: our workloads on the CPU kernels (the default engine)
-# and on Burn's tensor operations (the general engine, and what mdn used before the kernels)
-# beside their PyTorch twins, the W1 batch-scaling table and the W4 CLI table (wall time and
-# peak memory of `mdn train`, `mdn predict --output params` and `mdn eval` at 10k, 100k and
-# 1M rows).
+# The measurements of the performance issues in one sitting: our workloads (W1 toy MDN
+# training step, W2 conv MDN training step, W3 density grid) beside their PyTorch twins, the
+# W1 batch-scaling table and the W4 CLI table (wall time and peak memory of `mdn train`,
+# `mdn predict --output params` and `mdn eval` at 10k, 100k and 1M rows).
 #
 #   bench/compare.sh [--seconds S] [--retries N] [--skip-scaling] [--skip-w4]
 #                    [--rows "10000 100000 1000000"] [--baseline REV]
 #
-# --baseline REV also builds the `mdn` binary of git revision REV (in a temporary worktree)
-# and times W4 with it, for a before/after comparison of the CLI.
+# --baseline REV also builds git revision REV (in a temporary worktree) and times its W1-W3
+# workloads and its `mdn` binary (W4) in the same sitting, for a before/after comparison.
 #
 # Prints Markdown tables and keeps them, with the raw timings of every side, in bench/results/
-# (latest.md, ours.tsv, burn.tsv, torch.tsv); bench/plot_ratios.py draws bench/ratios.png
-# from them.
+# (latest.md, ours.tsv, baseline.tsv, torch.tsv); bench/plot_ratios.py draws
+# bench/ratios.png from them.
 #
 # PYTHON (default ~/.venvs/mdn-bench/bin/python, else python3) must have the packages of
 # bench/reference/requirements.txt. Timings are only meaningful on an otherwise idle machine:
-# the script refuses to start while an MNIST run is going (FORCE=1 overrides) and prints the
-# load average before and after.
+# the script refuses to start while an MNIST run or a cargo build is going (FORCE=1
+# overrides) and records the share of the CPU other processes took during every timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +36,7 @@ while [[ $# -gt 0 ]]; do
         --skip-w4) w4=0; shift ;;
         --rows) w4_rows="$2"; shift 2 ;;
         --baseline) baseline="$2"; shift 2 ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -53,8 +52,8 @@ if ! "$PYTHON" -c 'import torch, numpy' 2>/dev/null; then
     echo "error: $PYTHON cannot import torch and numpy; install bench/reference/requirements.txt" >&2
     exit 1
 fi
-if [[ "${FORCE:-0}" != 1 ]] && pgrep -af "experiment mnist|mnist_tune" | grep -v "pgrep\|while " >/dev/null; then
-    echo "error: an MNIST run is going; timings beside it are meaningless (FORCE=1 to run anyway)" >&2
+if [[ "${FORCE:-0}" != 1 ]] && pgrep -af "experiment mnist|mnist_tune|rustc " | grep -v "pgrep\|while " >/dev/null; then
+    echo "error: an MNIST run or a build is going; timings beside it are meaningless (FORCE=1 to run anyway)" >&2
     exit 1
 fi
 
@@ -76,8 +75,10 @@ trap cleanup EXIT
 if [[ -n "$baseline" ]]; then
     echo "building the baseline mdn at $baseline (release) ..." >&2
     git worktree add --detach --quiet "$work/baseline" "$baseline"
-    (cd "$work/baseline" && cargo build --release --quiet -p mdn-cli --bin mdn)
+    (cd "$work/baseline" && cargo build --release --quiet -p mdn-cli --bin mdn &&
+        cargo build --release --quiet -p mdn --example bench_workloads)
     baseline_mdn="$work/baseline/target/release/mdn"
+    baseline_ours="$work/baseline/target/release/examples/bench_workloads"
     baseline_rev=$(git rev-parse --short "$baseline")
 fi
 results=bench/results
@@ -88,7 +89,7 @@ echo "## Machine"
 echo
 echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
 echo "- rustc: $(rustc --version)"
-echo "- burn: $(sed -n '/^name = "burn"$/{n;s/^version = "\(.*\)"/\1/p}' Cargo.lock)"
+echo "- revision: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')${baseline:+; baseline $baseline_rev}"
 echo "- $("$PYTHON" -c 'import torch, numpy; print(f"torch {torch.__version__}, numpy {numpy.__version__}, torch threads 2")')"
 echo "- load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
@@ -114,25 +115,27 @@ run_side() {
     grep '^RESULT' "$work/side.out" | grep -v 'workload' | sed "s/\$/\t$others/" >>"$tsv"
 }
 
-# Times each workload on our CPU kernels, on our Burn engine and on PyTorch, one workload at a
-# time. A triple during which other processes took more than 5% of the CPU is timed again
-# after a pause, up to $retries more times; the last attempt is kept (and the table flags it
-# if still noisy).
+# Times each workload on our kernels, on the baseline's (with --baseline) and on PyTorch, one
+# workload at a time. A set of sides during which other processes took more than 5% of the
+# CPU is timed again after a pause, up to $retries more times; the last attempt is kept (and
+# the table flags it if still noisy).
+sides=(ours torch)
+[[ -n "$baseline" ]] && sides=(ours baseline torch)
 run_all() {
     for workload in "$@"; do
         local attempt=0
         while true; do
-            : >"$work/one-ours.tsv"
-            : >"$work/one-burn.tsv"
-            : >"$work/one-torch.tsv"
+            for side in "${sides[@]}"; do
+                : >"$work/one-$side.tsv"
+            done
             run_side "$work/one-ours.tsv" "$ours" --seconds "$seconds" "$workload"
-            run_side "$work/one-burn.tsv" "$ours" --seconds "$seconds" "burn-$workload"
+            if [[ -n "$baseline" ]]; then
+                run_side "$work/one-baseline.tsv" "$baseline_ours" --seconds "$seconds" "$workload"
+            fi
             run_side "$work/one-torch.tsv" "$PYTHON" bench/reference/workloads.py \
                 --seconds "$seconds" "$workload"
-            # The Burn side reports its workload as burn-NAME; file it under NAME.
-            sed -i "s/\tburn-$workload\t/\t$workload\t/" "$work/one-burn.tsv"
             local noisy
-            noisy=$(cut -f7 "$work/one-ours.tsv" "$work/one-burn.tsv" "$work/one-torch.tsv" |
+            noisy=$(for side in "${sides[@]}"; do cut -f7 "$work/one-$side.tsv"; done |
                 awk '$1 > 5 { n++ } END { print n + 0 }')
             if [[ $noisy == 0 || $attempt -ge $retries ]]; then
                 break
@@ -141,27 +144,27 @@ run_all() {
             echo "  $workload: the machine was busy; timing it again in 30 s ($attempt/$retries)" >&2
             sleep 30
         done
-        cat "$work/one-ours.tsv" >>"$work/ours.tsv"
-        cat "$work/one-burn.tsv" >>"$work/burn.tsv"
-        cat "$work/one-torch.tsv" >>"$work/torch.tsv"
+        for side in "${sides[@]}"; do
+            cat "$work/one-$side.tsv" >>"$work/$side.tsv"
+        done
     done
 }
 
 main_workloads=(w1:128 w1:4096 w2:64 w3)
 scaling_workloads=(w1:1280 w1:12800)
 : >"$work/ours.tsv"
-: >"$work/burn.tsv"
+: >"$work/baseline.tsv"
 : >"$work/torch.tsv"
-echo "timing W1-W3 (about $(awk -v s="$seconds" 'BEGIN { print int(s * 12 + 45) }') s) ..." >&2
+echo "timing W1-W3 (about $(awk -v s="$seconds" -v n="${#sides[@]}" 'BEGIN { print int(s * 4 * n + 45) }') s) ..." >&2
 run_all "${main_workloads[@]}"
 if [[ $scaling == 1 ]]; then
     echo "timing the W1 scaling batches ..." >&2
     run_all "${scaling_workloads[@]}"
 fi
 
-cp "$work/ours.tsv" "$work/burn.tsv" "$work/torch.tsv" "$results/"
+cp "$work/ours.tsv" "$work/baseline.tsv" "$work/torch.tsv" "$results/"
 
-"$PYTHON" - "$work/ours.tsv" "$work/burn.tsv" "$work/torch.tsv" "$scaling" <<'EOF'
+"$PYTHON" - "$work/ours.tsv" "$work/baseline.tsv" "$work/torch.tsv" "$scaling" "${baseline_rev:-}" <<'EOF'
 import sys
 
 def load(path):
@@ -171,20 +174,26 @@ def load(path):
         rows[name] = (float(ms), float(per_s), float(rows_per_s), int(n), float(others))
     return rows
 
-ours, burn, torch = load(sys.argv[1]), load(sys.argv[2]), load(sys.argv[3])
+ours, base, torch = load(sys.argv[1]), load(sys.argv[2]), load(sys.argv[3])
 scaling = sys.argv[4] == "1"
+base_rev = sys.argv[5]
 labels = {
     "w1:128": ("W1 toy MDN training step, batch 128", "steps/s", "≥ 4×"),
     "w1:4096": ("W1 toy MDN training step, batch 4096", "steps/s", "≥ 1.5×"),
     "w2:64": ("W2 conv MDN training step, batch 64", "steps/s", "≥ 1×"),
     "w3": ("W3 p(t|x) on a 200×200 grid", "ms", "≤ 0.5× time"),
 }
-print("## W1–W3: ours (CPU kernels) and our Burn engine (Burn 0.22.1, Flex) vs PyTorch, 2 threads")
+print("## W1–W3: ours vs PyTorch, 2 threads" + (f", and ours at {base_rev}" if base else ""))
 print()
-print("| workload | ours | ours, Burn engine | PyTorch | ours/PyTorch | goal | met | ours vs Burn engine | others' CPU % (ours, Burn, PyTorch) |")
-print("| --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |")
+head = "| workload | ours | PyTorch | ours/PyTorch | goal | met |"
+rule = "| --- | ---: | ---: | ---: | --- | --- |"
+if base:
+    head += f" ours at {base_rev} | ours vs {base_rev} |"
+    rule += " ---: | ---: |"
+print(head + " others' CPU % |")
+print(rule + " ---: |")
 for key, (label, unit, goal) in labels.items():
-    o, b, t = ours[key], burn[key], torch[key]
+    o, t = ours[key], torch[key]
     if unit == "steps/s":
         ratio = o[1] / t[1]
         need = {"w1:128": 4.0, "w1:4096": 1.5, "w2:64": 1.0}[key]
@@ -196,29 +205,33 @@ for key, (label, unit, goal) in labels.items():
         met = ratio <= 0.5
         cell = lambda r: f"{r[0]:.3f} ms"
         ratio_text = f"{ratio:.2f}× time"
-    speedup = b[0] / o[0]
-    quiet = f"{o[4]:.1f}, {b[4]:.1f}, {t[4]:.1f}"
-    print(f"| {label} | {cell(o)} | {cell(b)} | {cell(t)} | {ratio_text} | {goal} | {'yes' if met else 'no'} | {speedup:.1f}× faster | {quiet} |")
+    row = f"| {label} | {cell(o)} | {cell(t)} | {ratio_text} | {goal} | {'yes' if met else 'no'} |"
+    quiet = [o[4], t[4]]
+    if base:
+        b = base[key]
+        row += f" {cell(b)} | {b[0] / o[0]:.2f}× faster |"
+        quiet.append(b[4])
+    print(row + " " + ", ".join(f"{q:.1f}" for q in quiet) + " |")
 print()
 
 if scaling:
     epoch = 128_000
     print(f"## W1 scaling: time per epoch-equivalent ({epoch:,} rows) as the batch grows")
     print()
-    print("| batch | steps/epoch | ours s/epoch | Burn engine s/epoch | PyTorch s/epoch | ours/PyTorch time | ours rows/s | PyTorch rows/s | others' CPU % |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| batch | steps/epoch | ours s/epoch | PyTorch s/epoch | ours/PyTorch time | ours rows/s | PyTorch rows/s | others' CPU % |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for batch in (128, 1280, 4096, 12800):
         key = f"w1:{batch}"
-        if key not in ours or key not in torch or key not in burn:
+        if key not in ours or key not in torch:
             continue
-        o, b, t = ours[key], burn[key], torch[key]
+        o, t = ours[key], torch[key]
         steps = epoch / batch
-        so, sb, st = (r[0] * steps / 1e3 for r in (o, b, t))
-        worst = max(o[4], b[4], t[4])
-        print(f"| {batch:,} | {steps:,.1f} | {so:.3f} | {sb:.3f} | {st:.3f} | {so / st:.2f}× | {o[2]:,.0f} | {t[2]:,.0f} | {worst:.1f} |")
+        so, st = (r[0] * steps / 1e3 for r in (o, t))
+        worst = max(o[4], t[4])
+        print(f"| {batch:,} | {steps:,.1f} | {so:.3f} | {st:.3f} | {so / st:.2f}× | {o[2]:,.0f} | {t[2]:,.0f} | {worst:.1f} |")
     print()
 
-worst = max(r[4] for side in (ours, burn, torch) for r in side.values())
+worst = max(r[4] for side in (ours, base, torch) for r in side.values())
 print(f"Other processes used at most {worst:.1f}% of the machine's CPU during any timing above.")
 if worst > 5:
     print(f"**Warning: the machine was not quiet (up to {worst:.0f}% busy with other work); "
@@ -240,11 +253,6 @@ if [[ $w4 == 1 ]]; then
         "$mdn" train --data "$work/toy-$largest.csv" --inputs x --targets t \
         --out "$work/toy.mdn" --epochs 5 --quiet
     train_after=$(busy_seconds)
-    burn_before=$(busy_seconds)
-    /usr/bin/time -v -o "$work/train-burn.time" \
-        "$mdn" train --data "$work/toy-$largest.csv" --inputs x --targets t \
-        --out "$work/toy-burn.mdn" --epochs 5 --quiet --engine burn
-    burn_after=$(busy_seconds)
     report() { # label, /usr/bin/time -v output, machine busy seconds before and after
         awk -v label="$1" -v b="$3" -v a="$4" -v n="$(nproc)" -F': ' '
             /Elapsed \(wall clock\)/ { k = split($2, p, ":"); wall = 0
@@ -283,8 +291,6 @@ if [[ $w4 == 1 ]]; then
     echo "| --- | ---: | ---: | ---: |"
     report "mdn train, $largest rows, 5 epochs (the model below)" "$work/train.time" \
         "$train_before" "$train_after"
-    report "mdn train --engine burn, the same" "$work/train-burn.time" \
-        "$burn_before" "$burn_after"
     for n in $w4_rows; do
         measure "mdn predict --output params, $n rows" \
             "$mdn" predict --model "$work/toy.mdn" --data "$work/toy-$n.csv" \
@@ -293,7 +299,8 @@ if [[ $w4 == 1 ]]; then
     done
     if [[ -n "$baseline" ]]; then
         # The baseline binary may not read today's model files: it gets its own model.
-        "$baseline_mdn" train --data "$work/toy-$largest.csv" --inputs x --targets t \
+        measure "baseline ($baseline_rev) mdn train, $largest rows, 5 epochs" \
+            "$baseline_mdn" train --data "$work/toy-$largest.csv" --inputs x --targets t \
             --out "$work/toy-baseline.mdn" --epochs 5 --quiet
         for n in $w4_rows; do
             measure "baseline ($baseline_rev) mdn predict --output params, $n rows" \

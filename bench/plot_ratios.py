@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Draws bench/ratios.png from the raw timings bench/compare.sh leaves in bench/results/:
-our speed relative to PyTorch per workload — on the CPU kernels (the default engine) and on
-the Burn engine — against issue 8's goal for it.
+our speed relative to PyTorch per workload against issue 8's goal for it, and — when the run
+had a --baseline — the baseline revision's beside it.
 
     python bench/plot_ratios.py        # needs matplotlib (bench/reference/requirements.txt)
 """
@@ -34,31 +34,34 @@ def load(path):
 
 def main():
     ours = load(HERE / "results" / "ours.tsv")
-    burn = load(HERE / "results" / "burn.tsv")
     torch = load(HERE / "results" / "torch.tsv")
-    keys = [k for k in GOALS if k in ours and k in torch and k in burn]
+    baseline_path = HERE / "results" / "baseline.tsv"
+    base = load(baseline_path) if baseline_path.exists() else {}
+    keys = [k for k in GOALS if k in ours and k in torch]
     speed = [torch[k] / ours[k] for k in keys]
-    burn_speed = [torch[k] / burn[k] for k in keys]
+    base_speed = [torch[k] / base[k] for k in keys if k in base]
     goals = [GOALS[k][1] for k in keys]
 
     fig, ax = plt.subplots(figsize=(7.5, 4), dpi=120)
     xs = list(range(len(keys)))
     width = 0.38
     colors = ["tab:green" if s >= g else "tab:red" for s, g in zip(speed, goals)]
-    ax.bar([x - width / 2 for x in xs], burn_speed, width=width, color="lightgrey",
-           edgecolor="grey", label="Burn engine / PyTorch")
+    if len(base_speed) == len(keys):
+        ax.bar([x - width / 2 for x in xs], base_speed, width=width, color="lightgrey",
+               edgecolor="grey", label="baseline revision / PyTorch")
+        for x, b in zip(xs, base_speed):
+            ax.annotate(f"{b:.2f}×", (x - width / 2, b), ha="center", va="bottom", fontsize=8,
+                        color="dimgrey")
     ax.bar([x + width / 2 for x in xs], speed, width=width, color=colors,
-           label="ours (CPU kernels) / PyTorch")
+           label="ours / PyTorch")
     ax.scatter([x + width / 2 for x in xs], goals, marker="_", s=700, color="black", zorder=3,
                label="issue 8 goal")
     ax.axhline(1.0, color="grey", lw=0.8, ls="--")
-    for x, s, b in zip(xs, speed, burn_speed):
+    for x, s in zip(xs, speed):
         ax.annotate(f"{s:.2f}×", (x + width / 2, s), ha="center", va="bottom", fontsize=9)
-        ax.annotate(f"{b:.2f}×", (x - width / 2, b), ha="center", va="bottom", fontsize=8,
-                    color="dimgrey")
     ax.set_xticks(xs, [GOALS[k][0] for k in keys])
     ax.set_yscale("log")
-    everything = speed + goals + burn_speed
+    everything = speed + goals + base_speed
     ax.set_ylim(min(everything) / 2, max(everything) * 4)
     ax.set_ylabel("speed relative to PyTorch (log)")
     ax.set_title("mdn vs PyTorch on the CPU, 2 threads (green: goal met)")

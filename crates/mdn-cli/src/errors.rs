@@ -1,56 +1,62 @@
 //! Library errors in the words of the command line.
 
-use mdn::MdnError;
+use mdn::{ArchitectureParameter, MdnError, Parameter};
 
-/// The command-line flag that sets a library parameter.
-fn flag(parameter: &str) -> Option<&'static str> {
-    Some(match parameter {
-        "components" => "--components",
-        "learning_rate" => "--lr",
-        "batch_size" => "--batch-size",
-        "validation_fraction" => "--val-fraction",
-        "epochs" => "--epochs",
-        "patience" => "--patience",
-        "weight_decay" => "--weight-decay",
-        "grad_clip_norm" => "--grad-clip",
-        "min_sigma" => "--min-sigma",
-        "hidden" => "--hidden",
-        "inputs" => "--inputs",
-        "targets" => "--targets",
-        "engine" => "--engine",
-        "lr_plateau" => "--lr-plateau",
-        "seed" => "--seed",
-        "max_recoveries" => "--max-recoveries",
-        _ => return None,
-    })
+/// The flag that sets `parameter`. Exhaustive: a parameter added to or renamed in the library
+/// does not compile until it has its flag here.
+fn flag(parameter: Parameter) -> &'static str {
+    use ArchitectureParameter as A;
+    match parameter {
+        Parameter::Architecture(A::Inputs) => "--inputs",
+        Parameter::Architecture(A::Hidden) => "--hidden",
+        Parameter::Architecture(A::Targets) => "--targets",
+        Parameter::Architecture(A::Components) => "--components",
+        Parameter::Architecture(A::MinSigma) => "--min-sigma",
+        // The CNN is the MNIST experiment's; these come from its settings, not from flags.
+        Parameter::Architecture(A::Channels) => "the CNN's channels",
+        Parameter::Architecture(A::Kernel) => "the CNN's kernel",
+        Parameter::Architecture(A::ImageSize) => "the image size",
+        Parameter::Epochs => "--epochs",
+        Parameter::BatchSize => "--batch-size",
+        Parameter::LearningRate => "--lr",
+        Parameter::WeightDecay => "--weight-decay",
+        Parameter::ValidationFraction => "--val-fraction",
+        Parameter::Patience => "--patience",
+        Parameter::LrPlateau => "--lr-plateau",
+        Parameter::Seed => "--seed",
+        Parameter::GradClipNorm => "--grad-clip",
+        // Not a flag: training always allows the library's default number.
+        Parameter::MaxRecoveries => "the number of roll-backs",
+    }
 }
 
 /// What to add to the library's reason, in the command line's terms.
-fn hint(parameter: &str) -> &'static str {
+fn hint(parameter: Parameter) -> &'static str {
     match parameter {
-        "patience" => "; --no-early-stopping trains every epoch",
+        Parameter::Patience => "; --no-early-stopping trains every epoch",
         _ => "",
     }
 }
 
-/// Rewrites an invalid-parameter error to name the flag the user typed.
+/// Rewrites a library error to name the flags the user typed.
 pub fn cli_error(error: MdnError) -> anyhow::Error {
     match error {
         MdnError::InvalidParameter {
             parameter,
             value,
             reason,
-        } => match flag(parameter) {
-            Some(flag) => anyhow::anyhow!("invalid {flag} {value}: {reason}{}", hint(parameter)),
-            None => anyhow::anyhow!("invalid {parameter} = {value}: {reason}"),
-        },
+        } => anyhow::anyhow!(
+            "invalid {} {value}: {reason}{}",
+            flag(parameter),
+            hint(parameter)
+        ),
         MdnError::ResumeMismatch {
             path,
             parameter,
             checkpoint,
             requested,
         } => {
-            let name = flag(parameter).unwrap_or(parameter);
+            let name = flag(parameter);
             anyhow::anyhow!(
                 "{}: cannot resume: the checkpoint was made with {name} {checkpoint}, and this \
                  run asks for {name} {requested}; only --epochs and --patience may change when \
@@ -58,6 +64,15 @@ pub fn cli_error(error: MdnError) -> anyhow::Error {
                 path.display()
             )
         }
+        MdnError::Diverged {
+            epoch,
+            recoveries,
+            learning_rate,
+        } => anyhow::anyhow!(
+            "training diverged: the loss became non-finite in epoch {epoch} and stayed so after \
+             {recoveries} roll-backs (learning rate lowered to {learning_rate:e}); try a smaller \
+             --lr, --grad-clip, or a larger --min-sigma"
+        ),
         other => other.into(),
     }
 }

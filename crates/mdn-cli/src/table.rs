@@ -114,7 +114,7 @@ fn csv_error(path: &Path, error: &csv::Error) -> String {
         .unwrap_or_default();
     match error.kind() {
         csv::ErrorKind::Utf8 { .. } => {
-            format!("{shown}: {line}not UTF-8 text; is this a CSV file?")
+            format!("{shown}: {line}not a CSV file: not UTF-8 text (binary data?)")
         }
         csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
             format!("{shown}: cannot decompress: {io}")

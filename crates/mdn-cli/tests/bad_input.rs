@@ -222,27 +222,59 @@ fn truncated_model_file() {
 fn corrupt_model_file() {
     let s = with_model();
     let mut bytes = std::fs::read(s.path("toy.mdn")).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x01;
-    s.write("flipped.mdn", &bytes);
+    // The last bytes are the tensors' (a flipped weight is still a float), the first ones
+    // after the length the JSON header's (a flipped scaler digit is still valid JSON).
+    let mut weight = bytes.clone();
+    *weight.last_mut().unwrap() ^= 0x01;
+    s.write("flipped.mdn", &weight);
     every_model_user_refuses(&s, "flipped.mdn", &["corrupt", "checksum"]);
+    // The metadata is JSON inside a JSON string, so its quotes are escaped.
+    let scaler = b"\\\"mean\\\":[";
+    let digit = bytes
+        .windows(scaler.len())
+        .position(|w| w == scaler)
+        .expect("the scalers are in the header")
+        + scaler.len();
+    assert!(bytes[digit].is_ascii_digit() || bytes[digit] == b'-');
+    bytes[digit] = if bytes[digit] == b'1' { b'2' } else { b'1' };
+    s.write("scaler.mdn", &bytes);
+    every_model_user_refuses(&s, "scaler.mdn", &["corrupt", "checksum"]);
 }
 
 #[test]
 fn model_file_of_another_format_version() {
-    // The format (crates/mdn/src/container.rs): 8 bytes of magic, then the version as a
-    // little-endian u32. The version is reported even though the checksum no longer fits.
+    // The format (crates/mdn/src/file.rs): safetensors, whose JSON header holds
+    // "format_version":"2". A newer version is reported as such, before the checksum (which
+    // no longer fits).
     let s = with_model();
     let mut bytes = std::fs::read(s.path("toy.mdn")).unwrap();
-    assert_eq!(&bytes[..8], b"MDNMODEL");
-    assert_eq!(
-        bytes[8..12],
-        1u32.to_le_bytes(),
-        "this build writes version 1"
+    let version = b"\"format_version\":\"2\"";
+    let at = bytes
+        .windows(version.len())
+        .position(|w| w == version)
+        .expect("this build writes version 2");
+    bytes[at + version.len() - 2] = b'3';
+    s.write("v3.mdn", &bytes);
+    every_model_user_refuses(&s, "v3.mdn", &["version 3", "not supported"]);
+}
+
+#[test]
+fn a_model_file_of_the_first_format_says_to_retrain() {
+    // Format 1 was mdn's own container: the magic "MDNMODEL", then the version (u32).
+    let s = with_model();
+    let mut bytes = b"MDNMODEL".to_vec();
+    bytes.extend_from_slice(&1u32.to_le_bytes());
+    bytes.extend_from_slice(&[0; 64]);
+    s.write("old.mdn", &bytes);
+    every_model_user_refuses(
+        &s,
+        "old.mdn",
+        &[
+            "written by an older mdn",
+            "format 1",
+            "train the model again",
+        ],
     );
-    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
-    s.write("v2.mdn", &bytes);
-    every_model_user_refuses(&s, "v2.mdn", &["version 2", "not supported"]);
 }
 
 #[test]

@@ -278,19 +278,19 @@ fn toy_problem_train_eval_predict_info() {
     );
 
     let info = json(&s.ok(&["info", "--model", "toy.mdn"]));
-    assert_eq!(info["format_version"], 1);
+    assert_eq!(info["format_version"], 2);
     assert_eq!(info["kind"], "mdn");
     assert_eq!(info["components"], 3);
     assert_eq!(info["inputs"], serde_json::json!(["x"]));
     assert_eq!(info["targets"], serde_json::json!(["t"]));
     assert!(info["parameters"].as_u64().unwrap() > 0);
     assert_eq!(
-        info["network"]["backbone"]["Mlp"]["hidden"],
+        info["architecture"]["backbone"]["mlp"]["hidden"],
         serde_json::json!([8])
     );
     assert_eq!(
-        info["network"]["head"]["Mixture"]["covariance"],
-        "Isotropic"
+        info["architecture"]["head"]["mixture"]["covariance"],
+        "isotropic"
     );
     let training = &info["training"];
     assert_eq!(training["epochs_run"], 15);
@@ -359,8 +359,14 @@ fn robot_arm_two_inputs_two_targets_full_covariance() {
     let info = json(&s.ok(&["info", "--model", "robot.mdn"]));
     assert_eq!(info["inputs"], serde_json::json!(["x1", "x2"]));
     assert_eq!(info["targets"], serde_json::json!(["th1", "th2"]));
-    assert_eq!(info["network"]["backbone"]["Mlp"]["activation"], "relu");
-    assert_eq!(info["network"]["head"]["Mixture"]["covariance"], "Full");
+    assert_eq!(
+        info["architecture"]["backbone"]["mlp"]["activation"],
+        "relu"
+    );
+    assert_eq!(
+        info["architecture"]["head"]["mixture"]["covariance"],
+        "full"
+    );
 }
 
 #[test]

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use mdn::{BackboneConfig, CnnConfig, NetworkConfig, TrainConfig, Trainer};
-use mdn_experiments::data::idx;
+use mdn::idx;
+use mdn::{Activation, Architecture, Backbone, TrainConfig, Trainer};
 use mdn_experiments::data::mnist;
 
 const IMAGES: usize = 7;
@@ -18,16 +18,24 @@ fn fixture() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
     let split = mnist::bundled_split().unwrap();
     let train = split.train.head(300).to_dataset().unwrap();
     let bundled = mnist::load_standard(&mnist::bundled_dir(), "t10k").unwrap();
-    let cnn = CnnConfig::new(28, 28)
-        .with_channels(vec![2, 4])
-        .with_hidden(8);
-    let network = NetworkConfig::mdn(BackboneConfig::Cnn(cnn), 1, 3).with_min_sigma(0.035);
+    let cnn = Backbone::Cnn {
+        height: 28,
+        width: 28,
+        channels: vec![2, 4],
+        kernel: 5,
+        hidden: 8,
+        activation: Activation::Relu,
+    };
+    let network = Architecture::mdn(cnn, 1, 3)
+        .with_min_sigma(0.035)
+        .check()
+        .unwrap();
     let config = TrainConfig {
         epochs: 1,
         batch_size: 32,
         ..TrainConfig::default()
     };
-    let trained = Trainer::new(config)
+    let trained = Trainer::new(config.check().unwrap())
         .with_progress(false)
         .fit(&network, &train)
         .unwrap();

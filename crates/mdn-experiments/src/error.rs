@@ -24,7 +24,7 @@ pub enum ExperimentError {
     },
     /// An IDX (MNIST) file is missing, truncated or malformed.
     #[error(transparent)]
-    Idx(#[from] crate::data::idx::IdxError),
+    Idx(#[from] mdn::idx::IdxError),
     /// A data file is malformed.
     #[error("{path}: {message}")]
     Data {

@@ -1,6 +1,7 @@
 //! The quick MNIST pipeline: every file is written and the metrics are sane.
 
-use mdn_experiments::data::{idx, mnist as mnist_data};
+use mdn::idx;
+use mdn_experiments::data::mnist as mnist_data;
 use mdn_experiments::experiments::mnist::{self, MnistOptions};
 
 #[test]
@@ -9,7 +10,6 @@ fn quick_mnist_run_writes_everything() {
     let options = MnistOptions {
         quick: true,
         progress: false,
-        engine: mdn::Engine::Auto,
         components: 3,
         ..MnistOptions::new(dir.path())
     };
@@ -81,7 +81,6 @@ fn a_data_dir_without_the_standard_files_is_an_error() {
     let options = MnistOptions {
         quick: true,
         progress: false,
-        engine: mdn::Engine::Auto,
         data_dir: Some(dir.path().to_path_buf()),
         ..MnistOptions::new(dir.path().join("out"))
     };
@@ -113,7 +112,6 @@ fn a_data_dir_with_the_four_standard_files_uses_the_official_split() {
     let options = MnistOptions {
         quick: true,
         progress: false,
-        engine: mdn::Engine::Auto,
         data_dir: Some(data.path().to_path_buf()),
         ..MnistOptions::new(out.path())
     };

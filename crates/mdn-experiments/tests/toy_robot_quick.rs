@@ -31,7 +31,6 @@ fn toy_quick_writes_figures_and_sane_metrics() {
         quick: true,
         seed: 3,
         progress: false,
-        engine: mdn::Engine::Auto,
     };
     let metrics = toy::run(&options).unwrap();
     assert_files(
@@ -85,7 +84,6 @@ fn robot_quick_writes_figures_and_sane_metrics() {
         quick: true,
         seed: 3,
         progress: false,
-        engine: mdn::Engine::Auto,
     };
     let metrics = robot::run(&options).unwrap();
     let pngs: Vec<String> = std::fs::read_dir(dir.path())

@@ -9,6 +9,8 @@ use crate::error::MixtureError;
 
 /// The shape of every component's covariance, as chosen for a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum CovarianceKind {
     /// One σ per component, shared by every dimension: Σ_i = σ_i² I (Bishop's MDN).
     #[default]

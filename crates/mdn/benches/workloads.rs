@@ -14,23 +14,16 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 mod support;
 
-use mdn::Engine;
 use support::{DensityGrid, GRID, TrainStep};
-
-/// The engines each workload runs on: the CPU kernels (what the crate uses) and Burn (the
-/// general path, and what it used before the kernels).
-const ENGINES: [Engine; 2] = [Engine::Cpu, Engine::Burn];
 
 fn w1_toy_training_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("W1 toy MDN training step");
-    for engine in ENGINES {
-        for batch in [128, 4096] {
-            let mut step = TrainStep::toy(batch, engine);
-            group.throughput(Throughput::Elements(batch as u64));
-            group.bench_function(format!("{engine}, batch {batch}"), |b| {
-                b.iter(|| black_box(step.step()))
-            });
-        }
+    for batch in [128, 4096] {
+        let mut step = TrainStep::toy(batch);
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_function(format!("batch {batch}"), |b| {
+            b.iter(|| black_box(step.step()))
+        });
     }
     group.finish();
 }
@@ -38,25 +31,19 @@ fn w1_toy_training_step(c: &mut Criterion) {
 fn w2_conv_training_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("W2 conv MDN training step");
     group.sample_size(10);
-    for engine in ENGINES {
-        let mut step = TrainStep::conv(64, engine);
-        group.throughput(Throughput::Elements(step.batch() as u64));
-        group.bench_function(format!("{engine}, batch 64"), |b| {
-            b.iter(|| black_box(step.step()))
-        });
-    }
+    let mut step = TrainStep::conv(64);
+    group.throughput(Throughput::Elements(step.batch() as u64));
+    group.bench_function("batch 64", |b| b.iter(|| black_box(step.step())));
     group.finish();
 }
 
 fn w3_density_grid(c: &mut Criterion) {
     let mut group = c.benchmark_group("W3 density grid");
-    for engine in ENGINES {
-        let grid = DensityGrid::new(engine);
-        group.throughput(Throughput::Elements((GRID * GRID) as u64));
-        group.bench_function(format!("{engine}, {GRID}x{GRID}"), |b| {
-            b.iter(|| black_box(grid.evaluate()))
-        });
-    }
+    let grid = DensityGrid::new();
+    group.throughput(Throughput::Elements((GRID * GRID) as u64));
+    group.bench_function(format!("{GRID}x{GRID}"), |b| {
+        b.iter(|| black_box(grid.evaluate()))
+    });
     group.finish();
 }
 

@@ -7,10 +7,7 @@
 //! ```
 //!
 //! A workload is `w1:BATCH` (toy training step), `w2:BATCH` (conv training step) or `w3`
-//! (200 × 200 density grid), run on the CPU kernels (the crate's engine on the CPU); with a
-//! `burn-` prefix (`burn-w1:128`, `burn-w3`) the same workload runs on Burn's tensor
-//! operations, the general engine and what the crate used before the kernels. The default is
-//! `w1:128 w1:4096 w2:64 w3`.
+//! (200 × 200 density grid). The default is `w1:128 w1:4096 w2:64 w3`.
 //!
 //! Protocol: build the workload (untimed), warm up for at least 0.5 s and 3 iterations, then
 //! time `R` rounds of at least `S / R` seconds and 3 iterations each and report the median
@@ -22,7 +19,6 @@ mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use mdn::Engine;
 use support::{DensityGrid, GRID, TrainStep};
 
 /// Times `f` per the protocol above; returns (median seconds per iteration, iterations run).
@@ -71,7 +67,7 @@ fn main() {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: bench_workloads [--seconds S] [--rounds R] [[burn-]w1:BATCH|[burn-]w2:BATCH|[burn-]w3]..."
+                    "usage: bench_workloads [--seconds S] [--rounds R] [w1:BATCH|w2:BATCH|w3]..."
                 );
                 return;
             }
@@ -85,26 +81,22 @@ fn main() {
     }
     println!("RESULT\tworkload\tms_per_iter\titers_per_s\trows_per_s\titers_timed");
     for name in &workloads {
-        let (engine, workload) = match name.strip_prefix("burn-") {
-            Some(rest) => (Engine::Burn, rest),
-            None => (Engine::Cpu, name.as_str()),
-        };
-        let (kind, batch) = match workload.split_once(':') {
+        let (kind, batch) = match name.split_once(':') {
             Some((kind, batch)) => (kind, batch.parse::<usize>().expect("a batch size")),
-            None => (workload, 0),
+            None => (name.as_str(), 0),
         };
         let (per_iter, iters, rows) = match kind {
             "w1" | "w2" => {
                 let mut step = if kind == "w1" {
-                    TrainStep::toy(batch, engine)
+                    TrainStep::toy(batch)
                 } else {
-                    TrainStep::conv(batch, engine)
+                    TrainStep::conv(batch)
                 };
                 let (t, n) = time(|| _ = black_box(step.step()), seconds, rounds);
                 (t, n, batch)
             }
             "w3" => {
-                let grid = DensityGrid::new(engine);
+                let grid = DensityGrid::new();
                 let (t, n) = time(|| _ = black_box(grid.evaluate()), seconds, rounds);
                 (t, n, GRID * GRID)
             }

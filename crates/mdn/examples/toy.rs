@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release -p mdn --example toy`
 
-use mdn::{BackboneConfig, Dataset, MlpConfig, NetworkConfig, TrainConfig, Trainer};
+use mdn::{Architecture, Backbone, Dataset, TrainConfig, Trainer};
 use rand::{RngExt, SeedableRng};
 
 fn main() -> Result<(), mdn::MdnError> {
@@ -18,12 +18,12 @@ fn main() -> Result<(), mdn::MdnError> {
         .unzip();
     let data = Dataset::new(x, 1, t, 1)?;
 
-    let backbone = BackboneConfig::Mlp(MlpConfig::new(1, vec![32, 32]));
+    let architecture = Architecture::mdn(Backbone::mlp(1, vec![32, 32]), 1, 5).check()?;
     let config = TrainConfig {
         epochs: 300,
         ..TrainConfig::default()
     };
-    let trained = Trainer::new(config).fit(&NetworkConfig::mdn(backbone, 1, 5), &data)?;
+    let trained = Trainer::new(config.check()?).fit(&architecture, &data)?;
 
     let mixture = trained.model.predict_one(&[0.5])?;
     println!("p(t | x = 0.5):");

@@ -1,6 +1,64 @@
-//! The crate's error type.
+//! The crate's error type, and the parameters its errors can be about.
 
+use std::fmt;
 use std::path::PathBuf;
+
+use mdn_engine::{ArchitectureError, ArchitectureParameter};
+
+/// A parameter a user sets: of the architecture, or of training.
+///
+/// Errors carry it as this type, not as text, so that a front end can say it in its own terms
+/// (the command line maps each to its flag in one exhaustive `match`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Parameter {
+    /// A parameter of the network's architecture.
+    Architecture(ArchitectureParameter),
+    /// [`TrainConfig::epochs`](crate::TrainConfig::epochs).
+    Epochs,
+    /// [`TrainConfig::batch_size`](crate::TrainConfig::batch_size).
+    BatchSize,
+    /// [`TrainConfig::learning_rate`](crate::TrainConfig::learning_rate).
+    LearningRate,
+    /// [`TrainConfig::weight_decay`](crate::TrainConfig::weight_decay).
+    WeightDecay,
+    /// [`TrainConfig::validation_fraction`](crate::TrainConfig::validation_fraction).
+    ValidationFraction,
+    /// [`TrainConfig::patience`](crate::TrainConfig::patience).
+    Patience,
+    /// [`TrainConfig::lr_plateau`](crate::TrainConfig::lr_plateau).
+    LrPlateau,
+    /// [`TrainConfig::seed`](crate::TrainConfig::seed).
+    Seed,
+    /// [`TrainConfig::grad_clip_norm`](crate::TrainConfig::grad_clip_norm).
+    GradClipNorm,
+    /// [`TrainConfig::max_recoveries`](crate::TrainConfig::max_recoveries).
+    MaxRecoveries,
+}
+
+impl Parameter {
+    /// The parameter's name, as the library calls it (`learning_rate`, `components`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Parameter::Architecture(p) => p.name(),
+            Parameter::Epochs => "epochs",
+            Parameter::BatchSize => "batch_size",
+            Parameter::LearningRate => "learning_rate",
+            Parameter::WeightDecay => "weight_decay",
+            Parameter::ValidationFraction => "validation_fraction",
+            Parameter::Patience => "patience",
+            Parameter::LrPlateau => "lr_plateau",
+            Parameter::Seed => "seed",
+            Parameter::GradClipNorm => "grad_clip_norm",
+            Parameter::MaxRecoveries => "max_recoveries",
+        }
+    }
+}
+
+impl fmt::Display for Parameter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Everything that can go wrong when configuring, training, saving or loading a model.
 ///
@@ -8,11 +66,11 @@ use std::path::PathBuf;
 /// change.
 #[derive(Debug, thiserror::Error)]
 pub enum MdnError {
-    /// A hyper-parameter or configuration value is out of range.
+    /// A hyper-parameter or architecture value is out of range.
     #[error("invalid {parameter} = {value}: {reason}")]
     InvalidParameter {
-        /// The parameter's name as the user wrote it (e.g. `components`, `learning_rate`).
-        parameter: &'static str,
+        /// The parameter at fault.
+        parameter: Parameter,
         /// The rejected value, formatted.
         value: String,
         /// What is wrong and what would be accepted.
@@ -38,7 +96,7 @@ pub enum MdnError {
     #[error(
         "training diverged: the loss became non-finite in epoch {epoch} and stayed so after \
          {recoveries} roll-backs (learning rate lowered to {learning_rate:e}); try a smaller \
-         --lr, gradient clipping, or more --min-sigma"
+         learning_rate, a grad_clip_norm, or a larger min_sigma"
     )]
     Diverged {
         /// The epoch (1-based) in which the last non-finite loss appeared.
@@ -57,7 +115,7 @@ pub enum MdnError {
         /// The checkpoint file.
         path: PathBuf,
         /// The parameter that differs.
-        parameter: &'static str,
+        parameter: Parameter,
         /// Its value in the checkpoint.
         checkpoint: String,
         /// The value asked for now.
@@ -87,23 +145,38 @@ pub enum ModelFileError {
     /// The file could not be opened, read or written.
     #[error("{0}")]
     Io(#[from] std::io::Error),
-    /// The file does not start with the model-file magic bytes.
-    #[error("not an mdn model file (wrong magic bytes)")]
+    /// The file is not a model file of any version (nor a safetensors file).
+    #[error("not an mdn model file")]
     NotAModelFile,
+    /// A safetensors file that `mdn` did not write.
+    #[error("a safetensors file, but not an mdn model file (its metadata has no mdn format)")]
+    ForeignSafetensors,
+    /// A model file in the format of an older `mdn`, which this one no longer reads.
+    #[error(
+        "written by an older mdn (model file format {found}); this version reads format \
+         {supported}: train the model again with this version"
+    )]
+    OlderFormat {
+        /// The version found in the file.
+        found: u32,
+        /// The version this build reads and writes.
+        supported: u32,
+    },
     /// The file was written by a newer (or unknown) version of the format.
     #[error(
-        "model file format version {found} is not supported (this build reads version {supported}); use a matching mdn version"
+        "model file format version {found} is not supported (this build reads version \
+         {supported}); use a matching mdn version"
     )]
     UnsupportedVersion {
         /// The version found in the file.
-        found: u32,
+        found: String,
         /// The version this build reads and writes.
         supported: u32,
     },
     /// The file ends before its declared contents do.
     #[error("file is truncated: {0}")]
     Truncated(String),
-    /// The checksum does not match or a section cannot be decoded.
+    /// The checksum does not match or a part cannot be decoded.
     #[error("file is corrupt: {0}")]
     Corrupt(String),
     /// The file is valid but holds the other kind of contents (a checkpoint where a model was
@@ -118,8 +191,8 @@ pub enum ModelFileError {
 impl MdnError {
     /// Shorthand for [`MdnError::InvalidParameter`].
     pub fn invalid(
-        parameter: &'static str,
-        value: impl std::fmt::Display,
+        parameter: Parameter,
+        value: impl fmt::Display,
         reason: impl Into<String>,
     ) -> Self {
         MdnError::InvalidParameter {
@@ -134,6 +207,16 @@ impl MdnError {
         MdnError::ModelFile {
             path: path.into(),
             kind,
+        }
+    }
+}
+
+impl From<ArchitectureError> for MdnError {
+    fn from(error: ArchitectureError) -> Self {
+        MdnError::InvalidParameter {
+            parameter: Parameter::Architecture(error.parameter),
+            value: error.value,
+            reason: error.reason,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Mixture Density Networks (Bishop, 1994) on [Burn](https://burn.dev).
+//! Mixture Density Networks (Bishop, 1994): models, training, model files and scores.
 //!
 //! An MDN is a network whose outputs parameterise a Gaussian mixture over the target `t`
 //! given the input `x`:
@@ -12,21 +12,19 @@
 //! one-to-many (inverse) problems get every branch.
 //!
 //! The pieces:
-//! - [`MdnHeadConfig`] / [`MdnHead`]: the head and its loss ([`MixtureOutput`]), the hot path;
-//! - [`BackboneConfig`]: an [`Mlp`] or a small [`Cnn`];
-//! - [`NetworkConfig`] / [`Network`]: backbone + MDN head, or the least-squares comparison
-//!   network with the same backbone;
-//! - [`Trainer`] / [`TrainConfig`]: Adam, validation split, early stopping, checkpoints;
-//! - [`Model`]: a trained network with its normalisation, saved to and loaded from one file,
-//!   whose predictions are [`mdn_mixture::GaussianMixture`]s in the data's units;
-//! - [`Engine`]: who computes it. On the CPU the trainer and the model hand the arithmetic to
-//!   the hand-written kernels of [`mdn_cpu`] (fused head and loss, GEMM, threads), which are
-//!   several times faster than Burn's tensor operations there and agree with them to f32
-//!   rounding; on other devices (e.g. wgpu) Burn does it all.
+//! - [`Architecture`] (re-exported from `mdn-engine`, which computes everything): an MLP or a
+//!   small CNN [`Backbone`], then a mixture density [`Head`] or the least-squares comparison
+//!   layer; [`Architecture::check`] makes it a [`ValidArchitecture`];
+//! - [`Trainer`] / [`TrainConfig`]: Adam, validation split, early stopping, roll-back on
+//!   non-finite losses, checkpoints and exact resumption;
+//! - [`Model`]: a trained network with its normalisation, saved to and loaded from one
+//!   safetensors file, whose predictions are [`mdn_mixture::GaussianMixture`]s in the data's
+//!   units;
+//! - [`Scores`]: NLL, RMSE and coverage of predictions against targets.
 //!
 //! # Examples
 //! ```no_run
-//! use mdn::{BackboneConfig, Dataset, MlpConfig, NetworkConfig, TrainConfig, Trainer};
+//! use mdn::{Architecture, Backbone, Dataset, TrainConfig, Trainer};
 //! # fn main() -> Result<(), mdn::MdnError> {
 //! // t|x of Bishop's toy inverse problem: three branches for x near 0.5.
 //! let (x, t): (Vec<f64>, Vec<f64>) = (0..1000)
@@ -36,9 +34,8 @@
 //!     })
 //!     .unzip();
 //! let data = Dataset::new(x, 1, t, 1)?;
-//! let backbone = BackboneConfig::Mlp(MlpConfig::new(1, vec![32, 32]));
-//! let trained = Trainer::new(TrainConfig::default())
-//!     .fit(&NetworkConfig::mdn(backbone, 1, 5), &data)?;
+//! let architecture = Architecture::mdn(Backbone::mlp(1, vec![32, 32]), 1, 5).check()?;
+//! let trained = Trainer::new(TrainConfig::default().check()?).fit(&architecture, &data)?;
 //! let mixture = trained.model.predict_one(&[0.5])?;
 //! for mode in mixture.modes(&Default::default()) {
 //!     println!("mode at t = {:.3}, density {:.3}", mode.location[0], mode.density());
@@ -49,47 +46,32 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod activation;
 pub mod atomic;
-pub mod backbone;
-mod container;
-mod convert;
+mod config;
 mod dataset;
-mod engine;
 mod error;
-pub mod head;
-mod init;
-mod kernels;
+mod file;
+pub mod idx;
+mod mixtures;
 mod model;
-mod network;
 mod normalize;
 mod scores;
+mod summary;
 pub mod trainer;
 
-pub use activation::Activation;
 pub use atomic::{AtomicFile, write_atomically};
-pub use backbone::{BackboneConfig, Cnn, CnnConfig, Mlp, MlpConfig};
-pub use container::FORMAT_VERSION;
+pub use config::{TrainConfig, ValidTrainConfig};
 pub use dataset::Dataset;
-pub use engine::Engine;
-pub use error::{MdnError, ModelFileError, Result};
-pub use head::{MdnHead, MdnHeadConfig, MixtureOutput, Scale};
-pub use init::{ParamRng, param_rng};
-pub use mdn_cpu;
-pub use mdn_mixture;
-pub use mdn_mixture::{CovarianceKind, GaussianMixture};
-pub use model::{Model, ModelMeta, PREDICT_CHUNK_ROWS};
-pub use network::{
-    HeadConfig, LeastSquaresConfig, MAX_COMPONENTS, MAX_PARAMETERS, MAX_WIDTH, Network,
-    NetworkConfig, Output, Prediction,
+pub use error::{MdnError, ModelFileError, Parameter, Result};
+pub use file::FORMAT_VERSION;
+pub use mdn_engine::{
+    Activation, Architecture, ArchitectureError, ArchitectureParameter, Backbone, CovarianceKind,
+    Head, MAX_COMPONENTS, MAX_KERNEL, MAX_PARAMETERS, MAX_WIDTH, ValidArchitecture,
 };
+pub use mdn_mixture;
+pub use mdn_mixture::GaussianMixture;
+pub use model::{Model, ModelMeta, PREDICT_CHUNK_ROWS};
 pub use normalize::Standardizer;
 pub use scores::{ScoreAccumulator, Scores, TargetScores};
-pub use trainer::{
-    EpochRecord, History, Recovery, TrainConfig, Trained, Trainer, TrainingSummary, TrainingWarning,
-};
-
-/// The default CPU device (Burn's Flex backend).
-pub fn cpu() -> burn::prelude::Device {
-    burn::prelude::Device::flex()
-}
+pub use summary::{Recovery, TrainingSummary};
+pub use trainer::{EpochRecord, History, Trained, Trainer, TrainingWarning};

@@ -2,36 +2,27 @@
 
 use std::path::Path;
 
-use burn::prelude::*;
-use burn::store::ModuleRecord;
+use mdn_engine::{Network, ValidArchitecture};
 use mdn_mixture::GaussianMixture;
 use serde::{Deserialize, Serialize};
 
-use crate::container::Container;
-use crate::convert::HostMixtures;
 use crate::dataset::Dataset;
-use crate::engine::Engine;
 use crate::error::{MdnError, ModelFileError, Result};
-use crate::kernels;
-use crate::network::{Network, NetworkConfig};
+use crate::file::{FileKind, Tensor, TensorFile};
+use crate::mixtures::HostMixtures;
 use crate::normalize::Standardizer;
 use crate::scores::{ScoreAccumulator, Scores};
-use crate::trainer::TrainingSummary;
+use crate::summary::TrainingSummary;
 
 /// Rows per forward pass when predicting: large enough to amortise dispatch, small enough to
 /// keep memory flat for any file size.
 pub const PREDICT_CHUNK_ROWS: usize = 2048;
 
-/// Section names of a model file.
-pub(crate) const MODEL_SECTION: &str = "model";
-pub(crate) const WEIGHTS_SECTION: &str = "weights";
-pub(crate) const CHECKPOINT_SECTION: &str = "checkpoint";
-
-/// Everything about a trained model except its weights.
+/// Everything about a trained model except its weights: the `mdn` metadata of its file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelMeta {
     /// The architecture.
-    pub network: NetworkConfig,
+    pub architecture: ValidArchitecture,
     /// Names of the input columns, in the order the network takes them.
     pub input_names: Vec<String>,
     /// Names of the target columns.
@@ -44,16 +35,18 @@ pub struct ModelMeta {
     /// target, in standardised units, which makes its predictive density a Gaussian.
     pub residual_std: Option<Vec<f64>>,
     /// How the model was trained.
-    pub training: Option<TrainingSummary>,
+    pub training: TrainingSummary,
     /// The software that wrote the model (`mdn <version>`).
     pub created_by: String,
 }
 
 impl ModelMeta {
     /// Checks that the parts agree with each other (dimensions, names, scalers).
-    pub(crate) fn check(&self) -> std::result::Result<(), String> {
-        self.network.check().map_err(|e| e.to_string())?;
-        let (d, c) = (self.network.input(), self.network.target_dim());
+    fn check(&self) -> std::result::Result<(), String> {
+        let (d, c) = (
+            self.architecture.input_dim(),
+            self.architecture.target_dim(),
+        );
         if self.input_names.len() != d || self.input_scaler.dim() != d {
             return Err(format!(
                 "{} input names and a {}-feature scaler for a {d}-input network",
@@ -77,7 +70,7 @@ impl ModelMeta {
         if !scalers_ok {
             return Err("a standardisation scale is not positive".into());
         }
-        match (&self.residual_std, self.network.is_mixture()) {
+        match (&self.residual_std, self.architecture.is_mixture()) {
             (None, true) => Ok(()),
             (Some(r), false) if r.len() == c && r.iter().all(|s| s.is_finite() && *s > 0.0) => {
                 Ok(())
@@ -95,44 +88,12 @@ impl ModelMeta {
 pub struct Model {
     network: Network,
     meta: ModelMeta,
-    device: Device,
-    /// The same weights for the CPU kernels, when they compute the predictions.
-    cpu: Option<mdn_cpu::Network>,
 }
 
 impl Model {
-    /// Wraps a trained network (moved to inference mode on `device`); predictions use
-    /// [`Engine::Auto`]'s choice.
-    pub(crate) fn new(network: Network, meta: ModelMeta, device: Device) -> Self {
-        let model = Self {
-            network: network.valid(),
-            meta,
-            device,
-            cpu: None,
-        };
-        model
-            .with_engine(Engine::Auto)
-            .expect("the automatic engine always resolves")
-    }
-
-    /// The model computing its predictions with `engine` (by default [`Engine::Auto`]: the
-    /// CPU kernels on the Flex CPU device). Both engines give the same predictions to f32
-    /// rounding.
-    pub fn with_engine(mut self, engine: Engine) -> Result<Self> {
-        self.cpu = match engine.resolve(&self.device, &self.meta.network)? {
-            Engine::Cpu => Some(kernels::to_cpu_for(&self.network, &self.meta.network)),
-            _ => None,
-        };
-        Ok(self)
-    }
-
-    /// The engine computing the predictions: [`Engine::Cpu`] or [`Engine::Burn`].
-    pub fn engine(&self) -> Engine {
-        if self.cpu.is_some() {
-            Engine::Cpu
-        } else {
-            Engine::Burn
-        }
+    /// A trained network and its description (whose architecture is the network's).
+    pub(crate) fn new(network: Network, meta: ModelMeta) -> Self {
+        Self { network, meta }
     }
 
     /// Everything about the model except its weights.
@@ -141,8 +102,13 @@ impl Model {
     }
 
     /// The architecture.
-    pub fn config(&self) -> &NetworkConfig {
-        &self.meta.network
+    pub fn architecture(&self) -> &ValidArchitecture {
+        &self.meta.architecture
+    }
+
+    /// How the model was trained.
+    pub fn training(&self) -> &TrainingSummary {
+        &self.meta.training
     }
 
     /// Names of the input columns.
@@ -157,17 +123,18 @@ impl Model {
 
     /// Number of input features.
     pub fn input_dim(&self) -> usize {
-        self.meta.network.input()
+        self.meta.architecture.input_dim()
     }
 
     /// Number of target dimensions.
     pub fn target_dim(&self) -> usize {
-        self.meta.network.target_dim()
+        self.meta.architecture.target_dim()
     }
 
-    /// The underlying network (inference mode), for custom tensor-level use.
-    pub fn network(&self) -> &Network {
-        &self.network
+    /// The network's parameters, one flat vector in the order of
+    /// [`ValidArchitecture::tensors`].
+    pub fn parameters(&self) -> &[f32] {
+        self.network.params()
     }
 
     /// Predicts p(t|x) for each row of the row-major `inputs` (`rows × input_dim`, original
@@ -192,7 +159,9 @@ impl Model {
         }
         let mut mixtures = Vec::with_capacity(inputs.len() / d);
         for chunk in inputs.chunks(PREDICT_CHUNK_ROWS * d) {
-            let host = self.forward_chunk(chunk);
+            let x = self.meta.input_scaler.transform(chunk);
+            let residual = self.meta.residual_std.as_deref().unwrap_or(&[]);
+            let host = HostMixtures::new(self.network.predict(&x, chunk.len() / d), residual);
             for row in 0..chunk.len() / d {
                 let mixture = host.mixture(row, &self.meta.target_scaler).map_err(|e| {
                     MdnError::InvalidPrediction {
@@ -215,7 +184,8 @@ impl Model {
                 input.len()
             )));
         }
-        Ok(self.predict(input)?.remove(0))
+        let mut mixtures = self.predict(input)?;
+        Ok(mixtures.remove(0))
     }
 
     /// log p(t|x) of each (input row, target row) pair, in original units (nats).
@@ -258,83 +228,75 @@ impl Model {
         Ok(scores.finish())
     }
 
-    fn forward_chunk(&self, chunk: &[f64]) -> HostMixtures {
-        let d = self.input_dim();
-        let rows = chunk.len() / d;
-        let x = self.meta.input_scaler.transform(chunk);
-        let residual = self.meta.residual_std.as_deref().unwrap_or(&[]);
-        if let Some(cpu) = &self.cpu {
-            return HostMixtures::from_cpu(cpu.predict(&x, rows), residual);
-        }
-        let x = Tensor::<2>::from_data(TensorData::new(x, [rows, d]), &self.device);
-        HostMixtures::from_output(self.network.forward(x).into_mixture(residual))
-    }
-
-    /// Writes the model to `path` atomically.
+    /// Writes the model to `path` atomically, as a safetensors file (see the `file` module's
+    /// documentation for the layout).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let mut container = Container::default();
-        let meta = serde_json::to_vec_pretty(&self.meta).expect("model metadata serialises");
-        container.push(MODEL_SECTION, meta);
-        container.push(WEIGHTS_SECTION, weights_bytes(&self.network));
-        container
-            .write(path)
-            .map_err(|kind| MdnError::file(path, kind))
+        let file = TensorFile {
+            kind: FileKind::Model,
+            meta: serde_json::to_string(&self.meta).expect("model metadata serialises"),
+            tensors: named_tensors(&self.network, ""),
+        };
+        file.write(path).map_err(|kind| MdnError::file(path, kind))
     }
 
-    /// Reads a model written by [`Model::save`], on the Flex CPU device.
+    /// Reads a model written by [`Model::save`].
     ///
-    /// A missing, truncated, corrupt or future-version file, or a training checkpoint, gives
-    /// an [`MdnError::ModelFile`] saying which.
+    /// A missing, truncated, corrupt, older- or newer-format file, or a training checkpoint,
+    /// gives an [`MdnError::ModelFile`] saying which.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        Self::load_on(path, &Device::flex())
-    }
-
-    /// Reads a model onto `device`.
-    pub fn load_on(path: impl AsRef<Path>, device: &Device) -> Result<Self> {
         let path = path.as_ref();
         let fail = |kind| MdnError::file(path, kind);
-        let container = Container::read(path).map_err(fail)?;
-        if !container.has_section(MODEL_SECTION) && container.has_section(CHECKPOINT_SECTION) {
+        let mut file = TensorFile::read(path).map_err(fail)?;
+        if file.kind == FileKind::Checkpoint {
             return Err(fail(ModelFileError::WrongKind(
                 "this is a training checkpoint, not a model; resume training from it \
                  (`mdn train --resume`) or use the model file that training wrote"
                     .into(),
             )));
         }
-        let meta: ModelMeta =
-            serde_json::from_slice(container.section(MODEL_SECTION).map_err(fail)?)
-                .map_err(|e| fail(ModelFileError::Corrupt(format!("model metadata: {e}"))))?;
+        let meta: ModelMeta = serde_json::from_str(&file.meta)
+            .map_err(|e| fail(ModelFileError::Corrupt(format!("model metadata: {e}"))))?;
         meta.check()
             .map_err(|e| fail(ModelFileError::Corrupt(format!("model metadata: {e}"))))?;
-        let network = meta
-            .network
-            .init(device, 0)
-            .map_err(|e| fail(ModelFileError::Corrupt(e.to_string())))?;
-        let network = load_weights(network, container.section(WEIGHTS_SECTION).map_err(fail)?)
-            .map_err(fail)?;
-        Ok(Self::new(network, meta, device.clone()))
+        let network = network_from(&mut file, "", &meta.architecture).map_err(fail)?;
+        Ok(Self::new(network, meta))
     }
 }
 
-/// The network's parameters as a burnpack byte buffer.
-pub(crate) fn weights_bytes(network: &Network) -> Vec<u8> {
-    network
-        .clone()
-        .into_record()
-        .into_bytes()
-        .expect("an in-memory record always serialises")
-        .to_vec()
+/// The network's parameters as named tensors, each name prefixed with `prefix`.
+pub(crate) fn named_tensors(network: &Network, prefix: &str) -> Vec<Tensor> {
+    let layout = network.param_layout();
+    layout
+        .tensors()
+        .iter()
+        .enumerate()
+        .map(|(i, tensor)| Tensor {
+            name: format!("{prefix}{}", tensor.name),
+            dims: tensor.dims.clone(),
+            values: network.params()[layout.range(i)].to_vec(),
+        })
+        .collect()
 }
 
-/// Applies a burnpack byte buffer to a freshly initialised network of the same architecture.
-pub(crate) fn load_weights(
-    network: Network,
-    bytes: &[u8],
+/// The network of `architecture` whose tensors (named with `prefix`) `file` holds.
+pub(crate) fn network_from(
+    file: &mut TensorFile,
+    prefix: &str,
+    architecture: &ValidArchitecture,
 ) -> std::result::Result<Network, ModelFileError> {
-    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|e| ModelFileError::Corrupt(format!("weights: {e}")))?;
-    network
-        .try_load_record(record)
-        .map_err(|e| ModelFileError::Corrupt(format!("weights do not fit the architecture: {e}")))
+    let mut params = Vec::with_capacity(architecture.parameter_count());
+    for expected in architecture.tensors() {
+        let name = format!("{prefix}{}", expected.name);
+        let tensor = file.take(&name)?;
+        if tensor.dims != expected.dims {
+            return Err(ModelFileError::Corrupt(format!(
+                "tensor '{name}' has shape {:?}; the architecture needs {:?}",
+                tensor.dims, expected.dims
+            )));
+        }
+        params.extend(tensor.values);
+    }
+    Network::new(architecture.clone(), params)
+        .map_err(|e| ModelFileError::Corrupt(format!("weights: {e}")))
 }

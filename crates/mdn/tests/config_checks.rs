@@ -1,86 +1,75 @@
 //! Hyper-parameters are checked before anything is built, with errors that name the
-//! parameter.
+//! parameter; data that does not fit the network or the split is refused.
 
 mod common;
 
 use mdn::{
-    Activation, BackboneConfig, CnnConfig, Dataset, MdnError, MdnHeadConfig, MlpConfig,
-    NetworkConfig, TrainConfig, Trainer,
+    Activation, Architecture, ArchitectureParameter, Backbone, Dataset, MdnError, Parameter,
+    TrainConfig, Trainer,
 };
 
-fn parameter(result: Result<(), MdnError>) -> &'static str {
-    match result {
+fn parameter(result: Result<mdn::ValidArchitecture, mdn::ArchitectureError>) -> Parameter {
+    match result.map_err(MdnError::from) {
         Err(MdnError::InvalidParameter { parameter, .. }) => parameter,
         other => panic!("expected an invalid parameter, got {other:?}"),
     }
 }
 
 #[test]
-fn head_parameters() {
-    assert_eq!(parameter(MdnHeadConfig::new(4, 1, 0).check()), "components");
-    assert_eq!(parameter(MdnHeadConfig::new(4, 0, 3).check()), "targets");
-    assert_eq!(parameter(MdnHeadConfig::new(0, 1, 3).check()), "input");
+fn architecture_errors_name_the_parameter_and_what_to_do() {
+    let zero = Architecture::mdn(Backbone::mlp(4, vec![8]), 1, 0);
     assert_eq!(
-        parameter(MdnHeadConfig::new(4, 1, 3).with_min_sigma(0.0).check()),
-        "min_sigma"
+        parameter(zero.clone().check()),
+        Parameter::Architecture(ArchitectureParameter::Components)
     );
-    assert_eq!(
-        parameter(MdnHeadConfig::new(4, 1, 3).with_min_sigma(-1.0).check()),
-        "min_sigma"
-    );
-    let message = MdnHeadConfig::new(4, 1, 0).check().unwrap_err().to_string();
+    let message = MdnError::from(zero.check().unwrap_err()).to_string();
+    assert!(message.contains("invalid components = 0"), "{message}");
     assert!(message.contains("at least one component"), "{message}");
-}
-
-#[test]
-fn backbone_parameters() {
-    assert_eq!(parameter(MlpConfig::new(0, vec![8]).check()), "inputs");
-    assert_eq!(parameter(MlpConfig::new(2, vec![8, 0]).check()), "hidden");
-    let cnn = CnnConfig::new(28, 28);
-    assert!(cnn.check().is_ok());
-    assert_eq!(parameter(cnn.clone().with_kernel(4).check()), "kernel");
+    let cnn = Architecture::least_squares(Backbone::cnn(28, 28), 1);
+    assert!(cnn.clone().check().is_ok());
+    let six_blocks = Architecture {
+        backbone: Backbone::Cnn {
+            height: 28,
+            width: 28,
+            channels: vec![4; 6],
+            kernel: 5,
+            hidden: 8,
+            activation: Activation::Relu,
+        },
+        ..cnn
+    };
     assert_eq!(
-        parameter(cnn.clone().with_channels(vec![]).check()),
-        "channels"
+        parameter(six_blocks.check()),
+        Parameter::Architecture(ArchitectureParameter::ImageSize)
     );
-    assert_eq!(
-        parameter(cnn.clone().with_channels(vec![4; 6]).check()),
-        "channels"
-    );
-    assert_eq!(parameter(cnn.with_hidden(0).check()), "hidden");
-}
-
-#[test]
-fn network_and_head_must_agree() {
-    let mut config = NetworkConfig::mdn(BackboneConfig::Mlp(MlpConfig::new(1, vec![8])), 1, 3);
-    if let mdn::HeadConfig::Mixture(head) = &mut config.head {
-        head.input = 9;
-    }
-    assert_eq!(parameter(config.check()), "head.input");
 }
 
 #[test]
 fn data_must_fit_the_network_and_the_split() {
     let data = common::toy_inverse(20, 1);
-    let two_inputs = NetworkConfig::mdn(BackboneConfig::Mlp(MlpConfig::new(2, vec![8])), 1, 3);
-    let trainer = Trainer::new(TrainConfig::default()).with_progress(false);
+    let two_inputs = Architecture::mdn(Backbone::mlp(2, vec![8]), 1, 3)
+        .check()
+        .unwrap();
+    let trainer = Trainer::new(Default::default()).with_progress(false);
     let err = trainer.fit(&two_inputs, &data).unwrap_err();
     assert!(err.to_string().contains("takes 2 inputs"), "{err}");
 
     let tiny = Dataset::new(vec![0.0, 1.0, 2.0], 1, vec![1.0, 2.0, 3.0], 1).unwrap();
-    let network = NetworkConfig::mdn(BackboneConfig::Mlp(MlpConfig::new(1, vec![4])), 1, 2);
+    let network = Architecture::mdn(Backbone::mlp(1, vec![4]), 1, 2)
+        .check()
+        .unwrap();
     let config = TrainConfig {
         validation_fraction: 0.1,
         ..TrainConfig::default()
     };
-    let err = Trainer::new(config)
+    let err = Trainer::new(config.check().unwrap())
         .with_progress(false)
         .fit(&network, &tiny)
         .unwrap_err();
     assert!(matches!(
         err,
         MdnError::InvalidParameter {
-            parameter: "validation_fraction",
+            parameter: Parameter::ValidationFraction,
             ..
         }
     ));
@@ -90,7 +79,7 @@ fn data_must_fit_the_network_and_the_split() {
         validation_fraction: 0.0,
         ..TrainConfig::default()
     };
-    let err = Trainer::new(config)
+    let err = Trainer::new(config.check().unwrap())
         .with_progress(false)
         .fit(&network, &constant)
         .unwrap_err();
@@ -101,6 +90,10 @@ fn data_must_fit_the_network_and_the_split() {
 fn activations_parse_and_print() {
     for a in [Activation::Tanh, Activation::Relu, Activation::Gelu] {
         assert_eq!(a.name().parse::<Activation>().unwrap(), a);
+        assert_eq!(
+            a.to_string().to_uppercase().parse::<Activation>().unwrap(),
+            a
+        );
     }
     assert!("sigmoid".parse::<Activation>().is_err());
 }

@@ -1,9 +1,7 @@
 //! Each covariance kind trains, and the full-covariance head learns a correlation the others
 //! cannot represent.
 
-use mdn::{
-    BackboneConfig, CovarianceKind, Dataset, MlpConfig, NetworkConfig, TrainConfig, Trainer,
-};
+use mdn::{Architecture, Backbone, CovarianceKind, Dataset, TrainConfig, Trainer};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -26,20 +24,23 @@ fn correlated(n: usize) -> Dataset {
 #[test]
 fn full_covariance_learns_the_correlation() {
     let data = correlated(1000);
-    let backbone = BackboneConfig::Mlp(MlpConfig::new(1, vec![16]));
+    let backbone = Backbone::mlp(1, vec![16]);
     let config = TrainConfig {
         epochs: 60,
         validation_fraction: 0.0,
         ..TrainConfig::default()
     };
-    let trainer = Trainer::new(config).with_progress(false);
+    let trainer = Trainer::new(config.check().unwrap()).with_progress(false);
     let mut nll = Vec::new();
     for kind in [
         CovarianceKind::Isotropic,
         CovarianceKind::Diagonal,
         CovarianceKind::Full,
     ] {
-        let network = NetworkConfig::mdn(backbone.clone(), 2, 1).with_covariance(kind);
+        let network = Architecture::mdn(backbone.clone(), 2, 1)
+            .with_covariance(kind)
+            .check()
+            .unwrap();
         let model = trainer.fit(&network, &data).unwrap().model;
         let mixture = model.predict_one(&[0.0]).unwrap();
         let cov = mixture.covariance();

@@ -1,23 +1,18 @@
 //! A non-finite loss never reaches the kept weights: the epoch is rolled back and repeated
-//! with half the learning rate, and training gives up with a clear error after a few tries —
-//! on either engine.
+//! with half the learning rate, and training gives up with a clear error after a few tries.
 
 mod common;
 
-use mdn::{BackboneConfig, Engine, MdnError, MlpConfig, NetworkConfig, TrainConfig, Trainer};
+use mdn::{Architecture, Backbone, MdnError, TrainConfig, Trainer, ValidArchitecture};
 
-const ENGINES: [Engine; 2] = [Engine::Burn, Engine::Cpu];
-
-fn network() -> NetworkConfig {
-    NetworkConfig::mdn(BackboneConfig::Mlp(MlpConfig::new(1, vec![16])), 1, 3)
+fn network() -> ValidArchitecture {
+    Architecture::mdn(Backbone::mlp(1, vec![16]), 1, 3)
+        .check()
+        .unwrap()
 }
 
 #[test]
 fn gives_up_after_the_allowed_recoveries_and_writes_nothing() {
-    ENGINES.into_iter().for_each(gives_up);
-}
-
-fn gives_up(engine: Engine) {
     let data = common::toy_inverse(200, 8);
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("run.ckpt");
@@ -25,10 +20,9 @@ fn gives_up(engine: Engine) {
     let config = TrainConfig {
         learning_rate: 1e30,
         epochs: 5,
-        engine,
         ..TrainConfig::default()
     };
-    let result = Trainer::new(config)
+    let result = Trainer::new(config.check().unwrap())
         .with_progress(false)
         .with_checkpoint(&checkpoint)
         .fit(&network(), &data);
@@ -38,7 +32,7 @@ fn gives_up(engine: Engine) {
             recoveries,
             learning_rate,
         }) => {
-            assert_eq!((epoch, recoveries), (1, 3), "{engine}");
+            assert_eq!((epoch, recoveries), (1, 3));
             assert_eq!(learning_rate, 1e30 / 8.0);
         }
         other => panic!("expected divergence, got {other:?}"),
@@ -51,26 +45,21 @@ fn gives_up(engine: Engine) {
 
 #[test]
 fn recovers_by_lowering_the_learning_rate() {
-    ENGINES.into_iter().for_each(recovers);
-}
-
-fn recovers(engine: Engine) {
     let data = common::toy_inverse(200, 9);
     let config = TrainConfig {
         learning_rate: 1e20,
         epochs: 3,
         max_recoveries: 60,
-        engine,
         ..TrainConfig::default()
     };
-    let trained = Trainer::new(config)
+    let trained = Trainer::new(config.check().unwrap())
         .with_progress(false)
         .fit(&network(), &data)
         .unwrap();
-    let summary = trained.model.meta().training.clone().unwrap();
+    let summary = trained.model.training();
     assert!(
         !summary.recoveries.is_empty(),
-        "{engine}: the first epoch should have diverged"
+        "the first epoch should have diverged"
     );
     for pair in summary.recoveries.windows(2) {
         assert_eq!(pair[1].learning_rate, pair[0].learning_rate / 2.0);

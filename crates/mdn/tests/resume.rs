@@ -1,20 +1,20 @@
 //! Same seed ⇒ same model, and a run interrupted and resumed from its checkpoint ends with
-//! exactly the model of the uninterrupted run — on either engine.
+//! exactly the model of the uninterrupted run.
 
 mod common;
 
 use mdn::{
-    BackboneConfig, Engine, MdnError, MlpConfig, Model, ModelFileError, NetworkConfig, TrainConfig,
-    Trainer,
+    Architecture, Backbone, MdnError, Model, ModelFileError, Parameter, TrainConfig, Trainer,
+    ValidArchitecture,
 };
 
-const ENGINES: [Engine; 2] = [Engine::Burn, Engine::Cpu];
-
-fn network() -> NetworkConfig {
-    NetworkConfig::mdn(BackboneConfig::Mlp(MlpConfig::new(1, vec![16, 16])), 1, 3)
+fn network() -> ValidArchitecture {
+    Architecture::mdn(Backbone::mlp(1, vec![16, 16]), 1, 3)
+        .check()
+        .unwrap()
 }
 
-fn config(epochs: usize) -> TrainConfig {
+fn raw_config(epochs: usize) -> TrainConfig {
     TrainConfig {
         epochs,
         batch_size: 32,
@@ -23,6 +23,14 @@ fn config(epochs: usize) -> TrainConfig {
         seed: 11,
         ..TrainConfig::default()
     }
+}
+
+fn trainer(config: TrainConfig) -> Trainer {
+    Trainer::new(config.check().unwrap()).with_progress(false)
+}
+
+fn config(epochs: usize) -> Trainer {
+    trainer(raw_config(epochs))
 }
 
 fn grid() -> Vec<f64> {
@@ -37,62 +45,34 @@ fn without_timing(mut history: mdn::History) -> mdn::History {
 #[test]
 fn same_seed_same_model_other_seed_other_model() {
     let data = common::toy_inverse(300, 3);
-    for engine in ENGINES {
-        let fit = |seed| {
-            Trainer::new(TrainConfig {
-                seed,
-                engine,
-                ..config(4)
-            })
-            .with_progress(false)
-            .fit(&network(), &data)
-            .unwrap()
-            .model
-        };
-        let (a, b, c) = (fit(1), fit(1), fit(2));
-        assert_eq!(
-            a.predict(&grid()).unwrap(),
-            b.predict(&grid()).unwrap(),
-            "{engine}"
-        );
-        assert_ne!(
-            a.predict(&grid()).unwrap(),
-            c.predict(&grid()).unwrap(),
-            "{engine}"
-        );
-        assert_eq!(a.meta().training.as_ref().unwrap().engine, engine);
-    }
+    let fit = |seed| {
+        trainer(TrainConfig {
+            seed,
+            ..raw_config(4)
+        })
+        .fit(&network(), &data)
+        .unwrap()
+        .model
+    };
+    let (a, b, c) = (fit(1), fit(1), fit(2));
+    assert_eq!(a.predict(&grid()).unwrap(), b.predict(&grid()).unwrap());
+    assert_ne!(a.predict(&grid()).unwrap(), c.predict(&grid()).unwrap());
 }
 
 #[test]
 fn resumed_run_ends_exactly_like_the_uninterrupted_one() {
-    for engine in ENGINES {
-        resume_matches_uninterrupted(engine);
-    }
-}
-
-fn resume_matches_uninterrupted(engine: Engine) {
     let data = common::toy_inverse(300, 4);
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("run.ckpt");
-    let config = |epochs| TrainConfig {
-        engine,
-        ..config(epochs)
-    };
 
-    let uninterrupted = Trainer::new(config(8))
-        .with_progress(false)
-        .fit(&network(), &data)
-        .unwrap();
+    let uninterrupted = config(8).fit(&network(), &data).unwrap();
 
     // "Interrupted" after 5 of 8 epochs: the checkpoint holds epoch 5's state.
-    Trainer::new(config(5))
-        .with_progress(false)
+    config(5)
         .with_checkpoint(&checkpoint)
         .fit(&network(), &data)
         .unwrap();
-    let resumed = Trainer::new(config(8))
-        .with_progress(false)
+    let resumed = config(8)
         .resume_from(&checkpoint)
         .fit(&network(), &data)
         .unwrap();
@@ -105,10 +85,7 @@ fn resume_matches_uninterrupted(engine: Engine) {
         without_timing(resumed.history),
         without_timing(uninterrupted.history)
     );
-    let (a, b) = (
-        resumed.model.meta().training.as_ref().unwrap(),
-        uninterrupted.model.meta().training.as_ref().unwrap(),
-    );
+    let (a, b) = (resumed.model.training(), uninterrupted.model.training());
     assert_eq!(
         (a.best_epoch, a.epochs_run, a.train_nll),
         (b.best_epoch, b.epochs_run, b.train_nll)
@@ -120,8 +97,7 @@ fn resuming_on_other_data_or_options_is_refused() {
     let data = common::toy_inverse(200, 6);
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("run.ckpt");
-    Trainer::new(config(2))
-        .with_progress(false)
+    config(2)
         .with_checkpoint(&checkpoint)
         .fit(&network(), &data)
         .unwrap();
@@ -135,18 +111,16 @@ fn resuming_on_other_data_or_options_is_refused() {
     };
     let other_data = common::toy_inverse(200, 7);
     let m = mismatch(
-        Trainer::new(config(4))
-            .with_progress(false)
+        config(4)
             .resume_from(&checkpoint)
             .fit(&network(), &other_data),
     );
     assert!(m.contains("different data"), "{m}");
     let other_lr = TrainConfig {
         learning_rate: 0.1,
-        ..config(4)
+        ..raw_config(4)
     };
-    match Trainer::new(other_lr)
-        .with_progress(false)
+    match trainer(other_lr)
         .resume_from(&checkpoint)
         .fit(&network(), &data)
     {
@@ -156,24 +130,29 @@ fn resuming_on_other_data_or_options_is_refused() {
             requested,
             ..
         }) => {
-            assert_eq!(parameter, "learning_rate");
+            assert_eq!(parameter, Parameter::LearningRate);
             assert_eq!((checkpoint.as_str(), requested.as_str()), ("0.003", "0.1"));
         }
         other => panic!("expected a resume mismatch, got {other:?}"),
     }
 
-    // The two engines keep Adam's state differently: a checkpoint continues on its own.
-    let burn = TrainConfig {
-        engine: Engine::Burn,
-        ..config(4)
-    };
+    let other_architecture = Architecture::mdn(Backbone::mlp(1, vec![16, 16]), 1, 4)
+        .check()
+        .unwrap();
     let m = mismatch(
-        Trainer::new(burn)
-            .with_progress(false)
+        config(4)
             .resume_from(&checkpoint)
-            .fit(&network(), &data),
+            .fit(&other_architecture, &data),
     );
-    assert!(m.contains("written by the cpu engine"), "{m}");
+    assert!(m.contains("another network architecture"), "{m}");
+    match config(1).resume_from(&checkpoint).fit(&network(), &data) {
+        Err(MdnError::InvalidParameter {
+            parameter: Parameter::Epochs,
+            reason,
+            ..
+        }) => assert!(reason.contains("already run 2 epochs"), "{reason}"),
+        other => panic!("expected fewer epochs to be refused, got {other:?}"),
+    }
 
     // A checkpoint is not a model, and a model is not a checkpoint.
     assert!(matches!(
@@ -184,16 +163,10 @@ fn resuming_on_other_data_or_options_is_refused() {
         })
     ));
     let model_path = dir.path().join("model.mdn");
-    let trained = Trainer::new(config(1))
-        .with_progress(false)
-        .fit(&network(), &data)
-        .unwrap();
+    let trained = config(1).fit(&network(), &data).unwrap();
     trained.model.save(&model_path).unwrap();
     assert!(matches!(
-        Trainer::new(config(2))
-            .with_progress(false)
-            .resume_from(&model_path)
-            .fit(&network(), &data),
+        config(2).resume_from(&model_path).fit(&network(), &data),
         Err(MdnError::ModelFile {
             kind: ModelFileError::WrongKind(_),
             ..

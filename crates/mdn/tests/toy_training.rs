@@ -3,13 +3,13 @@
 
 mod common;
 
-use mdn::{BackboneConfig, MlpConfig, NetworkConfig, TrainConfig, Trainer};
+use mdn::{Architecture, Backbone, TrainConfig, Trainer};
 
 #[test]
 fn mdn_beats_least_squares_on_the_toy_inverse_problem() {
     let train = common::toy_inverse(1000, 1);
     let test = common::toy_inverse(2000, 2);
-    let backbone = BackboneConfig::Mlp(MlpConfig::new(1, vec![32, 32]));
+    let backbone = Backbone::mlp(1, vec![32, 32]);
     let config = TrainConfig {
         epochs: 600,
         batch_size: 64,
@@ -17,10 +17,13 @@ fn mdn_beats_least_squares_on_the_toy_inverse_problem() {
         patience: Some(150),
         ..TrainConfig::default()
     };
-    let trainer = Trainer::new(config).with_progress(false);
+    let trainer = Trainer::new(config.check().unwrap()).with_progress(false);
 
     let mdn = trainer
-        .fit(&NetworkConfig::mdn(backbone.clone(), 1, 5), &train)
+        .fit(
+            &Architecture::mdn(backbone.clone(), 1, 5).check().unwrap(),
+            &train,
+        )
         .unwrap();
     let mdn_nll = -common::mean(
         &mdn.model
@@ -29,7 +32,10 @@ fn mdn_beats_least_squares_on_the_toy_inverse_problem() {
     );
 
     let ls = trainer
-        .fit(&NetworkConfig::least_squares(backbone, 1), &train)
+        .fit(
+            &Architecture::least_squares(backbone, 1).check().unwrap(),
+            &train,
+        )
         .unwrap();
     let ls_nll = -common::mean(
         &ls.model

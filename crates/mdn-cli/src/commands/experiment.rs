@@ -6,8 +6,6 @@ use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use mdn_experiments::experiments::{mnist, robot, toy};
 
-use super::engine::EngineArg;
-
 /// Which experiment to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExperimentKind {
@@ -52,10 +50,6 @@ pub struct ExperimentArgs {
     /// 60k/10k split (mnist only; default: the bundled copy).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Which implementation trains the networks (the results agree to f32 rounding; `auto`
-    /// is several times faster on the CPU).
-    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
-    engine: EngineArg,
     /// No progress output.
     #[arg(long, short)]
     quiet: bool,
@@ -85,7 +79,6 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
                 quick: args.quick,
                 seed: args.seed,
                 progress,
-                engine: args.engine.into(),
             })?;
             args.out.join("report.md")
         }
@@ -95,7 +88,6 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
                 quick: args.quick,
                 seed: args.seed,
                 progress,
-                engine: args.engine.into(),
             })?;
             args.out.join("report.md")
         }
@@ -111,7 +103,6 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
                 components,
                 data_dir: args.data_dir.clone(),
                 progress,
-                engine: args.engine.into(),
             })?;
             args.out.join("report.md")
         }

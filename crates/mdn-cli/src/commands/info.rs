@@ -33,13 +33,13 @@ pub fn run(args: InfoArgs) -> Result<()> {
     let model = Model::load(&args.model)?;
     let info = Info {
         format_version: mdn::FORMAT_VERSION,
-        kind: if model.config().is_mixture() {
+        kind: if model.architecture().is_mixture() {
             "mdn"
         } else {
             "least-squares"
         },
-        components: model.config().components(),
-        parameters: burn::module::Module::num_params(model.network()),
+        components: model.architecture().components(),
+        parameters: model.architecture().parameter_count(),
         inputs: model.input_names(),
         targets: model.target_names(),
         meta: model.meta(),

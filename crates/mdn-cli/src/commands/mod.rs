@@ -1,7 +1,6 @@
 //! One module per subcommand.
 
 pub mod data;
-pub mod engine;
 pub mod eval;
 pub mod experiment;
 pub mod info;

@@ -140,7 +140,7 @@ fn plan(args: &PredictArgs) -> Result<Plan> {
 
 fn header(model: &Model, kind: OutputKind, plan: &Plan) -> Vec<String> {
     let targets = model.target_names();
-    let m = model.config().components();
+    let m = model.architecture().components();
     let mut columns = vec!["row".to_string()];
     match kind {
         OutputKind::Params => {
@@ -178,7 +178,13 @@ fn header(model: &Model, kind: OutputKind, plan: &Plan) -> Vec<String> {
 }
 
 fn full_covariance(model: &Model) -> bool {
-    matches!(&model.config().head, mdn::HeadConfig::Mixture(h) if h.covariance == CovarianceKind::Full)
+    matches!(
+        model.architecture().head,
+        mdn::Head::Mixture {
+            covariance: CovarianceKind::Full,
+            ..
+        }
+    )
 }
 
 /// Appends the output lines of one input row to `lines`.
@@ -192,7 +198,7 @@ fn render_row(
     seed: u64,
 ) -> Result<()> {
     let c = model.target_dim();
-    let m = model.config().components();
+    let m = model.architecture().components();
     if kind != OutputKind::Samples {
         lines.index(row);
     }
@@ -318,7 +324,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
 
 /// `--images`: one input row per image of an IDX file, its grey levels row-major.
 fn predict_images(args: &PredictArgs, plan: &Plan, model: &Model, path: &Path) -> Result<()> {
-    let images = mdn_experiments::data::idx::read_images(path)?;
+    let images = mdn::idx::read_images(path)?;
     let pixels = images.pixels_per_image();
     if pixels != model.input_dim() {
         bail!(
@@ -330,8 +336,8 @@ fn predict_images(args: &PredictArgs, plan: &Plan, model: &Model, path: &Path) -
             model.input_dim()
         );
     }
-    if let mdn::BackboneConfig::Cnn(cnn) = &model.config().backbone
-        && (cnn.height, cnn.width) != (images.rows, images.cols)
+    if let mdn::Backbone::Cnn { height, width, .. } = model.architecture().backbone
+        && (height, width) != (images.rows, images.cols)
     {
         bail!(
             "{}: images of {}x{} pixels, but {} was trained on {}x{} images",
@@ -339,8 +345,8 @@ fn predict_images(args: &PredictArgs, plan: &Plan, model: &Model, path: &Path) -
             images.rows,
             images.cols,
             args.model.display(),
-            cnn.height,
-            cnn.width
+            height,
+            width
         );
     }
     let mut chunks = images

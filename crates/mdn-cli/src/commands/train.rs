@@ -6,11 +6,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use mdn::{
-    Activation, BackboneConfig, CovarianceKind, Dataset, MdnError, MlpConfig, NetworkConfig,
-    TrainConfig, Trainer,
+    Activation, Architecture, Backbone, CovarianceKind, Dataset, MdnError, TrainConfig, Trainer,
 };
 
-use super::engine::EngineArg;
 use crate::columns;
 use crate::errors::cli_error;
 use crate::output::check_writable;
@@ -25,27 +23,6 @@ pub enum ModelType {
     /// The least-squares network with the same backbone (predicts the conditional mean; its
     /// density is a Gaussian with σ fitted to the training residuals).
     Mse,
-}
-
-/// Covariance of each mixture component.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CovarianceArg {
-    /// One σ per component (Bishop's choice).
-    Isotropic,
-    /// One σ per component and target.
-    Diagonal,
-    /// A full covariance matrix per component (Cholesky-parameterised).
-    Full,
-}
-
-impl From<CovarianceArg> for CovarianceKind {
-    fn from(value: CovarianceArg) -> Self {
-        match value {
-            CovarianceArg::Isotropic => CovarianceKind::Isotropic,
-            CovarianceArg::Diagonal => CovarianceKind::Diagonal,
-            CovarianceArg::Full => CovarianceKind::Full,
-        }
-    }
 }
 
 #[derive(Debug, Args)]
@@ -75,14 +52,14 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
     components: usize,
     /// Covariance of each component.
-    #[arg(long, value_enum, default_value_t = CovarianceArg::Isotropic)]
-    covariance: CovarianceArg,
+    #[arg(long, value_enum, default_value_t = CovarianceKind::Isotropic)]
+    covariance: CovarianceKind,
     /// Hidden layer widths, comma-separated (empty for a linear model).
     #[arg(long, default_value = "32,32", value_name = "WIDTHS")]
     hidden: String,
     /// Hidden-unit activation (Bishop used tanh).
-    #[arg(long, default_value = "tanh", value_parser = ["tanh", "relu", "gelu"])]
-    activation: String,
+    #[arg(long, value_enum, default_value_t = Activation::Tanh)]
+    activation: Activation,
     /// Maximum number of epochs.
     #[arg(long, default_value_t = TrainConfig::default().epochs, allow_negative_numbers = true)]
     epochs: usize,
@@ -116,7 +93,7 @@ pub struct TrainArgs {
     model_type: ModelType,
     /// Floor on every standard deviation, in units of the target's standard deviation.
     #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
-    min_sigma: f64,
+    min_sigma: f32,
     /// Clip each parameter's gradient to this L2 norm.
     #[arg(long, value_name = "NORM", allow_negative_numbers = true)]
     grad_clip: Option<f64>,
@@ -141,10 +118,6 @@ pub struct TrainArgs {
     /// default).
     #[arg(long, value_name = "FILE")]
     history: Option<PathBuf>,
-    /// Which implementation trains the network (the results agree to f32 rounding; `auto` is
-    /// several times faster on the CPU). A checkpoint resumes on the engine that wrote it.
-    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
-    engine: EngineArg,
     /// No progress bar or summary.
     #[arg(long, short)]
     quiet: bool,
@@ -157,7 +130,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
     } else {
         columns::parse_numbers::<usize>("--hidden", &args.hidden)?
     };
-    let activation: Activation = args.activation.parse().map_err(anyhow::Error::msg)?;
     let config = TrainConfig {
         epochs: args.epochs,
         batch_size: args.batch_size,
@@ -168,20 +140,20 @@ pub fn run(args: TrainArgs) -> Result<()> {
         seed: args.seed,
         grad_clip_norm: args.grad_clip,
         lr_plateau: args.lr_plateau,
-        engine: args.engine.into(),
         ..TrainConfig::default()
     };
-    let backbone =
-        BackboneConfig::Mlp(MlpConfig::new(input_names.len(), hidden).with_activation(activation));
-    let network = match args.model_type {
-        ModelType::Mdn => NetworkConfig::mdn(backbone, target_names.len(), args.components)
-            .with_covariance(args.covariance.into())
+    let backbone = Backbone::mlp(input_names.len(), hidden).with_activation(args.activation);
+    let architecture = match args.model_type {
+        ModelType::Mdn => Architecture::mdn(backbone, target_names.len(), args.components)
+            .with_covariance(args.covariance)
             .with_min_sigma(args.min_sigma),
-        ModelType::Mse => NetworkConfig::least_squares(backbone, target_names.len()),
+        ModelType::Mse => Architecture::least_squares(backbone, target_names.len()),
     };
-    // Every option is checked before the data is read or a minute is spent training.
-    config.check().map_err(cli_error)?;
-    network.check().map_err(cli_error)?;
+    // Every option is checked once, before the data is read or a minute is spent training.
+    let config = config.check().map_err(cli_error)?;
+    let architecture = architecture
+        .check()
+        .map_err(|e| cli_error(MdnError::from(e)))?;
     let interval = args.checkpoint_interval;
     if !(interval.is_finite() && interval >= 0.0) {
         bail!("invalid --checkpoint-interval {interval}: give a number of seconds, 0 or more");
@@ -224,13 +196,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(resume) = &args.resume {
         trainer = trainer.resume_from(resume);
     }
-    let trained = trainer.fit(&network, &data).map_err(|error| match error {
-        // Say which file the unusable data came from.
-        MdnError::InvalidData(_) => {
-            anyhow::Error::from(error).context(args.data.display().to_string())
-        }
-        other => cli_error(other),
-    })?;
+    let trained = trainer
+        .fit(&architecture, &data)
+        .map_err(|error| match error {
+            // Say which file the unusable data came from.
+            MdnError::InvalidData(_) => {
+                anyhow::Error::from(error).context(args.data.display().to_string())
+            }
+            other => cli_error(other),
+        })?;
     for warning in &trained.warnings {
         eprintln!("warning: {}: {warning}", args.data.display());
     }
@@ -243,12 +217,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
     }
 
-    let summary = trained
-        .model
-        .meta()
-        .training
-        .as_ref()
-        .expect("set by training");
+    let summary = trained.model.training();
     for recovery in &summary.recoveries {
         eprintln!(
             "warning: epoch {} had a non-finite loss; it was rolled back and the learning rate \

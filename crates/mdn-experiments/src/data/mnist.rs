@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::idx::{self, IdxError, IdxImages};
+use mdn::idx::{self, IdxError, IdxImages};
 
 /// Name of the regression target.
 pub const TARGET_NAME: &str = "digit";

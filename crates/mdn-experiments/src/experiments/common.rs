@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use mdn::{Dataset, History, Model, NetworkConfig, Scores, TrainConfig, Trainer};
+use mdn::{Architecture, Dataset, History, Model, Scores, TrainConfig, Trainer};
 use serde::Serialize;
 
 use crate::error::{ExperimentError, Result};
@@ -39,12 +39,7 @@ pub struct ModelMetrics {
 impl Fitted {
     /// The metrics-table row of this model.
     pub fn metrics(&self) -> ModelMetrics {
-        let summary = self
-            .model
-            .meta()
-            .training
-            .as_ref()
-            .expect("trained models carry a summary");
+        let summary = self.model.training();
         ModelMetrics {
             name: self.name.clone(),
             test: self.scores.clone(),
@@ -55,10 +50,11 @@ impl Fitted {
     }
 }
 
-/// Trains `network` on `train`, scores it on `test`, and reports progress on stderr.
+/// Trains a network of `architecture` on `train`, scores it on `test`, and reports progress
+/// on stderr.
 pub fn fit(
     name: &str,
-    network: &NetworkConfig,
+    architecture: &Architecture,
     config: &TrainConfig,
     train: &Dataset,
     test: &Dataset,
@@ -67,9 +63,12 @@ pub fn fit(
     if progress {
         eprintln!("training {name} ...");
     }
-    let trained = Trainer::new(config.clone())
+    let trained = Trainer::new(config.clone().check()?)
         .with_progress(progress)
-        .fit(network, train)?;
+        .fit(
+            &architecture.clone().check().map_err(mdn::MdnError::from)?,
+            train,
+        )?;
     let scores = trained.model.evaluate(test)?;
     if progress {
         eprintln!(

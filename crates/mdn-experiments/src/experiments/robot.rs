@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use mdn::mdn_mixture::GaussianMixture;
-use mdn::{BackboneConfig, Dataset, Engine, MlpConfig, NetworkConfig, TrainConfig};
+use mdn::{Architecture, Backbone, Dataset, TrainConfig};
 use serde::Serialize;
 
 use super::common::{self, Fitted, ModelMetrics};
@@ -26,8 +26,6 @@ pub struct RobotOptions {
     pub seed: u64,
     /// Show progress on stderr.
     pub progress: bool,
-    /// Which implementation trains the networks ([`Engine::Auto`]: the CPU kernels on the CPU).
-    pub engine: Engine,
 }
 
 /// The settings a run used.
@@ -156,16 +154,14 @@ fn arm_metrics(fitted: &Fitted, reach: &Reach) -> ArmMetrics {
 /// Runs the experiment, writing figures, metrics.json and report.md into `options.out`.
 pub fn run(options: &RobotOptions) -> Result<RobotMetrics> {
     common::prepare_dir(&options.out)?;
-    let mut settings = RobotSettings::new(options.quick, options.seed);
-    settings.train.engine = options.engine;
-    settings.sweep_train.engine = options.engine;
+    let settings = RobotSettings::new(options.quick, options.seed);
     let train = robot::inverse(settings.n_train, options.seed);
     let test = robot::inverse(settings.n_test, options.seed.wrapping_add(1));
-    let backbone = BackboneConfig::Mlp(MlpConfig::new(2, settings.hidden.clone()));
+    let backbone = Backbone::mlp(2, settings.hidden.clone());
 
     let ls = common::fit(
         "least squares",
-        &NetworkConfig::least_squares(backbone.clone(), 2),
+        &Architecture::least_squares(backbone.clone(), 2),
         &settings.train,
         &train,
         &test,
@@ -174,7 +170,7 @@ pub fn run(options: &RobotOptions) -> Result<RobotMetrics> {
     let name = format!("MDN m={}", settings.components);
     let mdn = common::fit(
         &name,
-        &NetworkConfig::mdn(backbone.clone(), 2, settings.components),
+        &Architecture::mdn(backbone.clone(), 2, settings.components),
         &settings.train,
         &train,
         &test,
@@ -189,7 +185,7 @@ pub fn run(options: &RobotOptions) -> Result<RobotMetrics> {
     for &m in &settings.sweep {
         let fitted = common::fit(
             &format!("MDN m={m} (sweep)"),
-            &NetworkConfig::mdn(backbone.clone(), 2, m),
+            &Architecture::mdn(backbone.clone(), 2, m),
             &settings.sweep_train,
             &train,
             &test,

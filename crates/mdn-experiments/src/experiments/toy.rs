@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use mdn::mdn_mixture::GaussianMixture;
-use mdn::{BackboneConfig, Engine, MlpConfig, NetworkConfig, TrainConfig};
+use mdn::{Architecture, Backbone, TrainConfig};
 use serde::Serialize;
 
 use super::common::{self, Fitted, ModelMetrics};
@@ -28,8 +28,6 @@ pub struct ToyOptions {
     pub seed: u64,
     /// Show progress on stderr.
     pub progress: bool,
-    /// Which implementation trains the networks ([`Engine::Auto`]: the CPU kernels on the CPU).
-    pub engine: Engine,
 }
 
 /// The settings a run used, recorded in metrics.json.
@@ -102,12 +100,11 @@ fn bayes_nll(xs: &[f64]) -> f64 {
 /// Runs the experiment, writing figures, metrics.json and report.md into `options.out`.
 pub fn run(options: &ToyOptions) -> Result<ToyMetrics> {
     common::prepare_dir(&options.out)?;
-    let mut settings = ToySettings::new(options.quick, options.seed);
-    settings.train.engine = options.engine;
+    let settings = ToySettings::new(options.quick, options.seed);
     let train = toy::inverse(settings.n_train, options.seed);
     let test = toy::inverse(settings.n_test, options.seed.wrapping_add(1));
-    let backbone = BackboneConfig::Mlp(MlpConfig::new(1, settings.hidden.clone()));
-    let fit = |name: &str, network: NetworkConfig, train, test| {
+    let backbone = Backbone::mlp(1, settings.hidden.clone());
+    let fit = |name: &str, network: Architecture, train, test| {
         common::fit(
             name,
             &network,
@@ -120,19 +117,19 @@ pub fn run(options: &ToyOptions) -> Result<ToyMetrics> {
 
     let ls = fit(
         "least squares",
-        NetworkConfig::least_squares(backbone.clone(), 1),
+        Architecture::least_squares(backbone.clone(), 1),
         &train,
         &test,
     )?;
     let mdn3 = fit(
         "MDN m=3",
-        NetworkConfig::mdn(backbone.clone(), 1, 3),
+        Architecture::mdn(backbone.clone(), 1, 3),
         &train,
         &test,
     )?;
     let mdn5 = fit(
         "MDN m=5",
-        NetworkConfig::mdn(backbone.clone(), 1, 5),
+        Architecture::mdn(backbone.clone(), 1, 5),
         &train,
         &test,
     )?;
@@ -140,13 +137,13 @@ pub fn run(options: &ToyOptions) -> Result<ToyMetrics> {
     let forward_test = toy::forward_problem(settings.n_test, options.seed.wrapping_add(1));
     let ls_fwd = fit(
         "least squares (forward)",
-        NetworkConfig::least_squares(backbone.clone(), 1),
+        Architecture::least_squares(backbone.clone(), 1),
         &forward_train,
         &forward_test,
     )?;
     let mdn_fwd = fit(
         "MDN m=3 (forward)",
-        NetworkConfig::mdn(backbone, 1, 3),
+        Architecture::mdn(backbone, 1, 3),
         &forward_train,
         &forward_test,
     )?;

@@ -111,6 +111,25 @@ pub fn tick_style() -> TextStyle<'static> {
     (FAMILY, 14).into()
 }
 
+/// A tick label for `value` on an axis spanning `span`: as many decimals as the span needs
+/// (two significant digits of it), trailing zeros dropped, and no "-0" — so an epoch axis
+/// reads 500, not 500.0, and a tick at zero reads 0, not -0.0.
+pub fn tick_label(value: f64, span: f64) -> String {
+    let decimals = if span > 0.0 && span.is_finite() {
+        (1.0 - span.log10().floor()).clamp(0.0, 12.0) as usize
+    } else {
+        3
+    };
+    let mut text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text = text.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    if text == "-0" {
+        text = "0".to_string();
+    }
+    text
+}
+
 /// `n` evenly spaced values from `lo` to `hi` inclusive.
 pub fn linspace(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     match n {
@@ -125,6 +144,19 @@ pub fn linspace(lo: f64, hi: f64, n: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tick_labels_have_the_decimals_the_axis_needs() {
+        assert_eq!(tick_label(0.2, 1.2), "0.2");
+        assert_eq!(tick_label(1.0, 1.2), "1");
+        assert_eq!(tick_label(-0.000_000_1, 1.6), "0");
+        assert_eq!(tick_label(-1.2, 1.6), "-1.2");
+        assert_eq!(tick_label(500.0, 2600.0), "500");
+        assert_eq!(tick_label(3.0, 5.5), "3");
+        assert_eq!(tick_label(0.01, 0.06), "0.01");
+        assert_eq!(tick_label(0.015, 0.06), "0.015");
+        assert_eq!(tick_label(-7.0, 6.0), "-7");
+    }
 
     /// The lowest row holding ink in each run of inked columns of `text` drawn in `style`:
     /// one entry per glyph (for text whose glyphs do not touch).

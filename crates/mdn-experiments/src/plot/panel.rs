@@ -5,7 +5,7 @@ use plotters::prelude::*;
 
 use super::contour::contour_segments;
 use super::palette::viridis;
-use super::{Figure, PlotResult, label_style, tick_style, title_style};
+use super::{Figure, PlotResult, label_style, tick_label, tick_style, title_style};
 
 /// Something drawn in a panel.
 #[derive(Debug, Clone)]
@@ -181,8 +181,11 @@ impl Panel {
             .x_label_area_size(48)
             .y_label_area_size(64)
             .build_cartesian_2d(x0..x1, y0..y1)?;
+        let (x_span, y_span) = (x1 - x0, y1 - y0);
         chart
             .configure_mesh()
+            .x_label_formatter(&|v| tick_label(*v, x_span))
+            .y_label_formatter(&|v| tick_label(*v, y_span))
             .x_desc(&self.x_label)
             .y_desc(&self.y_label)
             .axis_desc_style(label_style())
@@ -317,6 +320,7 @@ where
         .disable_x_mesh()
         .disable_y_mesh()
         .disable_x_axis()
+        .y_label_formatter(&|v| tick_label(*v, hi - lo))
         .y_desc(label)
         .axis_desc_style(label_style())
         .label_style(tick_style())

@@ -4,29 +4,19 @@
 //! this file: change one, change the other.
 //!
 //! - W1: one training step of the toy MDN (1 → 32 → 32 tanh, m = 5 isotropic, Adam).
-//! - W2: one training step of the conv MDN (the crate's default [`CnnConfig`] on 28 × 28
-//!   inputs, m = 5 isotropic, Adam) at batch 64.
+//! - W2: one training step of the conv MDN ([`Backbone::cnn`] on 28 × 28 inputs, m = 5
+//!   isotropic, Adam) at batch 64.
 //! - W3: p(t|x) on a 200 × 200 (x, t) grid for a toy model: the model's forward on 200 x
 //!   values, then the mixture density at 200 t values for each, as the toy experiment's
 //!   density figure does.
-//!
-//! Each runs on either engine: [`Engine::Cpu`], what the trainer and models use on the CPU
-//! (the hand-written kernels), or [`Engine::Burn`], Burn's tensor operations (what this crate
-//! used before the kernels existed; for W3 that also means one `GaussianMixture::prob` call
-//! per grid point, as the figure code did then).
 //!
 //! A training step is what the trainer does per batch: gather the batch rows from the shuffled
 //! pool, forward, mean NLL, read the loss back to the host (the trainer checks it is finite),
 //! backward, Adam step.
 #![allow(dead_code)]
 
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::prelude::*;
-use mdn::mdn_cpu::{self, Session};
-use mdn::{
-    BackboneConfig, CnnConfig, Dataset, Engine, MlpConfig, Model, Network, NetworkConfig,
-    Prediction, TrainConfig, Trainer,
-};
+use mdn::{Architecture, Backbone, Dataset, Model, TrainConfig, Trainer, ValidArchitecture};
+use mdn_engine::{AdamConfig, Network, Session};
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -60,39 +50,24 @@ fn standardise(values: &[f64]) -> Vec<f32> {
 }
 
 /// The toy MDN: 1 → 32 → 32 tanh, m = 5 isotropic components, σ floor 1e-3.
-pub fn toy_network() -> NetworkConfig {
-    let backbone = BackboneConfig::Mlp(MlpConfig::new(1, vec![32, 32]));
-    NetworkConfig::mdn(backbone, 1, COMPONENTS)
+pub fn toy_network() -> ValidArchitecture {
+    Architecture::mdn(Backbone::mlp(1, vec![32, 32]), 1, COMPONENTS)
+        .check()
+        .expect("a valid architecture")
 }
 
-/// The conv MDN: the crate's default CNN on 28 × 28 images (conv 5×5 16 → pool → conv 5×5
-/// 32 → pool → dense 128, relu), m = 5 isotropic components, σ floor 1e-3.
-pub fn conv_network() -> NetworkConfig {
-    let backbone = BackboneConfig::Cnn(CnnConfig::new(28, 28));
-    NetworkConfig::mdn(backbone, 1, COMPONENTS)
-}
-
-/// Adam as the trainer builds it (PyTorch's ε, no weight decay, no clipping).
-fn adam() -> ModuleOptimizer {
-    AdamConfig::new().with_epsilon(1e-8).init()
-}
-
-/// The network and optimiser of a training workload on one engine.
-// One per workload; boxing the larger variant would gain nothing.
-#[allow(clippy::large_enum_variant)]
-enum Stepper {
-    Burn {
-        network: Network,
-        optimizer: ModuleOptimizer,
-        device: Device,
-    },
-    Cpu(Session),
+/// The conv MDN: the MNIST CNN on 28 × 28 images (conv 5×5 16 → pool → conv 5×5 32 → pool →
+/// dense 128, relu), m = 5 isotropic components, σ floor 1e-3.
+pub fn conv_network() -> ValidArchitecture {
+    Architecture::mdn(Backbone::cnn(28, 28), 1, COMPONENTS)
+        .check()
+        .expect("a valid architecture")
 }
 
 /// One workload of repeated training steps over a pool of standardised rows, visited in a
 /// shuffled order as the trainer does.
 pub struct TrainStep {
-    stepper: Stepper,
+    session: Session,
     x: Vec<f32>,
     t: Vec<f32>,
     input_dim: usize,
@@ -105,22 +80,15 @@ pub struct TrainStep {
 
 impl TrainStep {
     /// W1: the toy MDN at `batch` rows per step.
-    pub fn toy(batch: usize, engine: Engine) -> Self {
+    pub fn toy(batch: usize) -> Self {
         let rows = (4 * batch).max(8192);
         let (x, t) = toy_points(rows, 1);
-        Self::new(
-            &toy_network(),
-            standardise(&x),
-            standardise(&t),
-            1,
-            batch,
-            engine,
-        )
+        Self::new(toy_network(), standardise(&x), standardise(&t), 1, batch)
     }
 
     /// W2: the conv MDN at `batch` images per step, on synthetic 28 × 28 images (timing does
     /// not depend on the pixel values) with a digit-like target in 0..=9.
-    pub fn conv(batch: usize, engine: Engine) -> Self {
+    pub fn conv(batch: usize) -> Self {
         let rows = 8 * batch;
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         let pixels: Vec<f64> = (0..rows * 784).map(|_| rng.random::<f64>()).collect();
@@ -128,36 +96,22 @@ impl TrainStep {
             .map(|_| f64::from(rng.random_range(0..10u8)))
             .collect();
         let x = standardise(&pixels); // one global scale for all pixels, as the trainer does
-        Self::new(&conv_network(), x, standardise(&digits), 784, batch, engine)
+        Self::new(conv_network(), x, standardise(&digits), 784, batch)
     }
 
     fn new(
-        config: &NetworkConfig,
+        architecture: ValidArchitecture,
         x: Vec<f32>,
         t: Vec<f32>,
         d: usize,
         batch: usize,
-        engine: Engine,
     ) -> Self {
-        let stepper = match engine {
-            Engine::Burn => {
-                let device = mdn::cpu().autodiff();
-                let network = config.init(&device, 0).expect("a valid network");
-                Stepper::Burn {
-                    network,
-                    optimizer: adam(),
-                    device,
-                }
-            }
-            _ => {
-                let network = config.init_cpu(0).expect("a network the CPU kernels run");
-                Stepper::Cpu(Session::new(network, mdn_cpu::AdamConfig::default()))
-            }
-        };
+        // Adam as the trainer builds it (PyTorch's ε, no weight decay, no clipping).
+        let session = Session::new(Network::init(architecture, 0), AdamConfig::default());
         let mut order: Vec<usize> = (0..t.len()).collect();
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(3));
         Self {
-            stepper,
+            session,
             x,
             t,
             input_dim: d,
@@ -189,36 +143,15 @@ impl TrainStep {
             self.ts.push(self.t[r]);
         }
         let n = rows.len();
-        match &mut self.stepper {
-            Stepper::Cpu(session) => {
-                let sums = session.step(&self.xs, &self.ts, n, LEARNING_RATE);
-                assert!(sums.is_finite(), "the workloads do not diverge");
-                sums.loss / n as f64
-            }
-            Stepper::Burn {
-                network,
-                optimizer,
-                device,
-            } => {
-                let x = Tensor::<2>::from_data(TensorData::new(self.xs.clone(), [n, d]), &*device);
-                let t = Tensor::<2>::from_data(TensorData::new(self.ts.clone(), [n, 1]), &*device);
-                let loss = match network.forward(x) {
-                    Prediction::Mixture(mixture) => mixture.nll(t),
-                    Prediction::Point(_) => unreachable!("the workloads are MDNs"),
-                };
-                let value = f64::from(loss.clone().into_scalar::<f32>());
-                let grads = GradientsParams::from_grads(loss.backward(), &*network);
-                *network = optimizer.step(LEARNING_RATE, network.clone(), grads);
-                value
-            }
-        }
+        let sums = self.session.step(&self.xs, &self.ts, n, LEARNING_RATE);
+        assert!(sums.is_finite(), "the workloads do not diverge");
+        sums.loss / n as f64
     }
 }
 
 /// W3: a toy model and the 200 × 200 grid it is evaluated on.
 pub struct DensityGrid {
     model: Model,
-    per_point: bool,
     xs: Vec<f64>,
     ts: Vec<f64>,
 }
@@ -232,9 +165,8 @@ fn linspace(start: f64, end: f64, n: usize) -> Vec<f64> {
 
 impl DensityGrid {
     /// Trains the toy MDN briefly (the grid's cost does not depend on how well) through the
-    /// public trainer, which is the only public way to get a [`Model`] without a file, and
-    /// queries it through `engine`.
-    pub fn new(engine: Engine) -> Self {
+    /// public trainer, which is the only public way to get a [`Model`] without a file.
+    pub fn new() -> Self {
         let (x, t) = toy_points(1000, 4);
         let data = Dataset::new(x, 1, t, 1).expect("valid toy data");
         let config = TrainConfig {
@@ -242,16 +174,12 @@ impl DensityGrid {
             learning_rate: LEARNING_RATE,
             ..TrainConfig::default()
         };
-        let trained = Trainer::new(config)
+        let trained = Trainer::new(config.check().expect("valid settings"))
             .with_progress(false)
             .fit(&toy_network(), &data)
             .expect("toy training");
         Self {
-            model: trained
-                .model
-                .with_engine(engine)
-                .expect("an engine for the CPU"),
-            per_point: engine == Engine::Burn,
+            model: trained.model,
             // The toy experiment's plot ranges.
             xs: linspace(-0.1, 1.1, GRID),
             ts: linspace(-0.1, 1.1, GRID),
@@ -259,19 +187,12 @@ impl DensityGrid {
     }
 
     /// p(t|x) at every grid point, x-major: one batched density evaluation per mixture, as
-    /// the toy experiment's density figure does (one `prob` call per point on the Burn
-    /// variant, as it did before).
+    /// the toy experiment's density figure does.
     pub fn evaluate(&self) -> Vec<f64> {
         let mixtures = self.model.predict(&self.xs).expect("prediction");
         let mut grid = vec![0.0; self.xs.len() * self.ts.len()];
         for (mixture, row) in mixtures.iter().zip(grid.chunks_exact_mut(self.ts.len())) {
-            if self.per_point {
-                for (p, &t) in row.iter_mut().zip(&self.ts) {
-                    *p = mixture.prob(&[t]);
-                }
-            } else {
-                mixture.prob_batch(&self.ts, row);
-            }
+            mixture.prob_batch(&self.ts, row);
         }
         grid
     }

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::*;
-use crate::plot::{Figure, PlotResult, label_style, tick_style, title_style};
+use crate::plot::{Figure, PlotResult, label_style, tick_label, tick_style, title_style};
 
 /// Ink colour of a grey level (0 background, 255 ink): dark ink on white paper.
 fn ink(level: u8) -> RGBColor {
@@ -367,6 +367,7 @@ impl DensityGrid {
             .x_labels(12)
             .y_labels(5)
             .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| tick_label(*v, y_max))
             .x_desc("t (digit value)")
             .y_desc("p(t | image)")
             .axis_desc_style(tick_style())

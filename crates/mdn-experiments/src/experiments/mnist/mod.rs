@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use mdn::mdn_mixture::{GaussianMixture, Mode, ModeOptions};
-use mdn::{BackboneConfig, CnnConfig, Engine, NetworkConfig, TrainConfig};
+use mdn::{Architecture, Backbone, TrainConfig};
 use serde::Serialize;
 
 use super::common::{self, ModelMetrics};
@@ -48,8 +48,6 @@ pub struct MnistOptions {
     pub data_dir: Option<PathBuf>,
     /// Show progress on stderr.
     pub progress: bool,
-    /// Which implementation trains the networks ([`Engine::Auto`]: the CPU kernels on the CPU).
-    pub engine: Engine,
 }
 
 impl MnistOptions {
@@ -62,7 +60,6 @@ impl MnistOptions {
             components: DEFAULT_COMPONENTS,
             data_dir: None,
             progress: true,
-            engine: Engine::Auto,
         }
     }
 }
@@ -80,14 +77,20 @@ pub struct MnistSettings {
     pub n_train: usize,
     /// Test images used (filled in by the run).
     pub n_test: usize,
-    /// The backbone shared by both networks (its height and width are set from the data).
-    pub cnn: CnnConfig,
+    /// Image height and width (filled in from the data by the run).
+    pub image: [usize; 2],
+    /// Output channels of the backbone's convolutions (ReLU, then 2×2 max-pooling, each).
+    pub channels: Vec<usize>,
+    /// Side of the square convolution kernels.
+    pub kernel: usize,
+    /// ReLU units of the backbone's fully connected layer.
+    pub dense: usize,
     /// Mixture components of the MDN.
     pub components: usize,
     /// The MDN's σ floor in standardised target units (the digit values have a standard
     /// deviation of about 2.9, so 0.035 is about 0.1 in digit units): targets are exact
     /// integers, and without a floor the peaks would narrow without limit.
-    pub min_sigma: f64,
+    pub min_sigma: f32,
     /// Training hyper-parameters of both networks.
     pub train: TrainConfig,
 }
@@ -107,25 +110,38 @@ impl MnistSettings {
             seed,
             ..TrainConfig::default()
         };
-        let cnn = if quick {
-            CnnConfig::new(28, 28)
-                .with_channels(vec![4, 8])
-                .with_hidden(32)
+        let (channels, hidden) = if quick {
+            (vec![4, 8], 32)
         } else {
-            CnnConfig::new(28, 28)
-                .with_channels(vec![16, 32])
-                .with_hidden(128)
+            (vec![16, 32], 128)
         };
+
         Self {
             data: String::new(),
             max_train: quick.then_some(400),
             max_test: quick.then_some(200),
             n_train: 0,
             n_test: 0,
-            cnn: cnn.with_kernel(5),
+            image: [28, 28],
+            channels,
+            kernel: 5,
+            dense: hidden,
             components,
             min_sigma: 0.035,
             train,
+        }
+    }
+
+    /// The CNN both networks share, for images of the settings' size.
+    pub fn backbone(&self) -> Backbone {
+        let [height, width] = self.image;
+        Backbone::Cnn {
+            height,
+            width,
+            channels: self.channels.clone(),
+            kernel: self.kernel,
+            hidden: self.dense,
+            activation: mdn::Activation::Relu,
         }
     }
 }
@@ -216,8 +232,7 @@ impl Reading {
 
 /// Runs the experiment with the settings of `options`.
 pub fn run(options: &MnistOptions) -> Result<MnistMetrics> {
-    let mut settings = MnistSettings::new(options.quick, options.seed, options.components);
-    settings.train.engine = options.engine;
+    let settings = MnistSettings::new(options.quick, options.seed, options.components);
     run_with(options, settings)
 }
 
@@ -255,8 +270,7 @@ pub fn run_with(options: &MnistOptions, mut settings: MnistSettings) -> Result<M
     settings.data = split.source;
     settings.n_train = train.len();
     settings.n_test = test.len();
-    settings.cnn.height = train.images.rows;
-    settings.cnn.width = train.images.cols;
+    settings.image = [train.images.rows, train.images.cols];
     if options.progress {
         eprintln!(
             "MNIST: {} ({} training, {} test images)",
@@ -266,8 +280,8 @@ pub fn run_with(options: &MnistOptions, mut settings: MnistSettings) -> Result<M
     let train_set = train.to_dataset()?;
     let test_set = test.to_dataset()?;
 
-    let backbone = BackboneConfig::Cnn(settings.cnn.clone());
-    let mdn_net = NetworkConfig::mdn(backbone.clone(), 1, settings.components)
+    let backbone = settings.backbone();
+    let mdn_net = Architecture::mdn(backbone.clone(), 1, settings.components)
         .with_min_sigma(settings.min_sigma);
     let mdn = common::fit(
         &format!("MDN m={}", settings.components),
@@ -279,7 +293,7 @@ pub fn run_with(options: &MnistOptions, mut settings: MnistSettings) -> Result<M
     )?;
     let ls = common::fit(
         "least squares",
-        &NetworkConfig::least_squares(backbone, 1),
+        &Architecture::least_squares(backbone, 1),
         &settings.train,
         &train_set,
         &test_set,
@@ -386,7 +400,7 @@ pub fn run_with(options: &MnistOptions, mut settings: MnistSettings) -> Result<M
         label_among_modes: fraction(among),
         least_squares_rmse: ls.scores.rmse_mean,
         least_squares_accuracy: fraction(ls_hits),
-        min_sigma_digits: settings.min_sigma * mdn.model.meta().target_scaler.std[0],
+        min_sigma_digits: f64::from(settings.min_sigma) * mdn.model.meta().target_scaler.std[0],
         total_seconds: started.elapsed().as_secs_f64(),
         models,
         figures,
@@ -455,11 +469,11 @@ fn report(m: &MnistMetrics) -> String {
         s.data,
         s.n_train,
         s.n_test,
-        s.cnn.height * s.cnn.width,
-        s.cnn.channels,
-        s.cnn.kernel,
-        s.cnn.kernel,
-        s.cnn.hidden,
+        s.image[0] * s.image[1],
+        s.channels,
+        s.kernel,
+        s.kernel,
+        s.dense,
         s.components,
         s.min_sigma,
         m.min_sigma_digits,

@@ -1,0 +1,531 @@
+//! Tests of the convolution, pooling and layout kernels against their definitions.
+
+mod reference;
+
+use super::columns::{im2col_direct, ring_len};
+use super::*;
+use crate::test_rng::SplitMix64;
+use reference::*;
+
+/// `(images, height, width, c_in, c_out, kernel)`: odd and non-square sizes, kernels
+/// larger than the image, a kernel without a compile-time specialisation (9), several
+/// images per block of the input gradient with a partial last block (7 images of 7 × 5),
+/// one image per block (14 × 14) and a shape whose ring does not fit on the stack (the
+/// direct fallback).
+const CASES: &[(usize, usize, usize, usize, usize, usize)] = &[
+    (1, 5, 5, 1, 1, 1),
+    (3, 7, 5, 1, 4, 3),
+    (1, 7, 5, 3, 2, 5),
+    (3, 6, 9, 3, 16, 3),
+    (2, 4, 4, 2, 3, 5),
+    (1, 3, 3, 2, 2, 7),
+    (2, 5, 6, 2, 3, 9),
+    (3, 1, 8, 3, 2, 3),
+    (7, 7, 5, 2, 3, 3),
+    (2, 14, 14, 16, 20, 5),
+    (1, 3, 300, 8, 2, 5),
+];
+
+fn case_shapes(case: (usize, usize, usize, usize, usize, usize)) -> (ImageShape, Conv2dShape) {
+    let (images, h, w, c_in, c_out, k) = case;
+    (
+        ImageShape::new(images, h, w, c_in),
+        Conv2dShape::new(c_in, c_out, k),
+    )
+}
+
+#[test]
+fn im2col_follows_its_definition() {
+    let mut rng = SplitMix64(1);
+    for &case in CASES {
+        let (s, conv) = case_shapes(case);
+        let input = rng.vec(s.len());
+        let mut cols = vec![f32::NAN; s.pixels() * conv.patch_len()];
+        im2col(&input, s, conv.kernel, &mut cols);
+        let (k, pad) = (conv.kernel, conv.padding() as isize);
+        for n in 0..s.images {
+            for y in 0..s.height {
+                for x in 0..s.width {
+                    let row = (n * s.height + y) * s.width + x;
+                    for ci in 0..s.channels {
+                        for ky in 0..k {
+                            for kx in 0..k {
+                                let yy = y as isize + ky as isize - pad;
+                                let xx = x as isize + kx as isize - pad;
+                                let inside = (0..s.height as isize).contains(&yy)
+                                    && (0..s.width as isize).contains(&xx);
+                                let want = if inside {
+                                    input[nhwc(s, n, yy as usize, xx as usize, ci)]
+                                } else {
+                                    0.0
+                                };
+                                let got = cols[row * conv.patch_len() + (ci * k + ky) * k + kx];
+                                assert_eq!(
+                                    got.to_bits(),
+                                    want.to_bits(),
+                                    "{case:?}: row ({n}, {y}, {x}), column ({ci}, {ky}, {kx})"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_ring_and_the_direct_paths_agree() {
+    let mut rng = SplitMix64(3);
+    for &case in CASES {
+        let (s, conv) = case_shapes(case);
+        let x = rng.vec(s.len());
+        let mut ring = vec![0.0; s.pixels() * conv.patch_len()];
+        im2col(&x, s, conv.kernel, &mut ring);
+        let mut direct = vec![0.0; ring.len()];
+        im2col_direct(&x, s, conv.kernel, &mut direct);
+        assert_eq!(ring, direct, "{case:?}: im2col");
+    }
+    // The last case really takes the fallback, the others the ring.
+    let (last, conv) = case_shapes(CASES[CASES.len() - 1]);
+    assert!(ring_len(last, conv.kernel).is_none());
+    for &case in &CASES[..CASES.len() - 1] {
+        let (s, conv) = case_shapes(case);
+        assert!(ring_len(s, conv.kernel).is_some(), "{case:?}");
+    }
+}
+
+#[test]
+fn conv_forward_matches_the_definition() {
+    let mut rng = SplitMix64(4);
+    for &case in CASES {
+        let (s, conv) = case_shapes(case);
+        let input = rng.vec(s.len());
+        let weight = rng.vec(conv.weight_len());
+        let bias = rng.vec(conv.c_out);
+        let so = s.with_channels(conv.c_out);
+        let (want, scale) = conv_reference(
+            &to_nchw_f64(&input, s),
+            s,
+            conv,
+            &f64s(&weight),
+            &f64s(&bias),
+        );
+        // Scratch of the wrong size and an output full of NaN: both must be replaced.
+        let mut cols = vec![7.0; 3];
+        let mut out = vec![f32::NAN; so.len()];
+        conv_forward(&input, s, conv, &weight, &bias, &mut cols, &mut out);
+        assert_close(
+            &format!("{case:?} out"),
+            &out,
+            &to_nhwc(&want, so),
+            &to_nhwc(&scale, so),
+        );
+        let mut expected_cols = vec![0.0; s.pixels() * conv.patch_len()];
+        im2col(&input, s, conv.kernel, &mut expected_cols);
+        assert_eq!(
+            cols, expected_cols,
+            "{case:?}: cols must hold the im2col matrix"
+        );
+    }
+}
+
+#[test]
+fn the_reference_backward_matches_finite_differences() {
+    // Σ g ⊙ conv(x) is linear in each of x, weight and bias, so central differences of the
+    // f64 reference are exact up to rounding.
+    let mut rng = SplitMix64(5);
+    let (s, conv) = case_shapes((2, 4, 3, 2, 3, 3));
+    let so = s.with_channels(conv.c_out);
+    let x = f64s(&rng.vec(s.len()));
+    let weight = f64s(&rng.vec(conv.weight_len()));
+    let bias = f64s(&rng.vec(conv.c_out));
+    let g = f64s(&rng.vec(so.len()));
+    let loss = |x: &[f64], w: &[f64], b: &[f64]| -> f64 {
+        let (out, _) = conv_reference(x, s, conv, w, b);
+        out.iter().zip(&g).map(|(o, g)| o * g).sum()
+    };
+    let (d_weight, d_bias, d_input) = conv_reference_backward(&g, &x, s, conv, &weight);
+    let eps = 1e-3;
+    let diff = |f: &dyn Fn(f64) -> f64| (f(eps) - f(-eps)) / (2.0 * eps);
+    for i in 0..weight.len() {
+        let fd = diff(&|e| {
+            let mut w = weight.clone();
+            w[i] += e;
+            loss(&x, &w, &bias)
+        });
+        assert!(
+            (fd - d_weight[i]).abs() < 1e-8,
+            "d_weight[{i}]: {fd} vs {}",
+            d_weight[i]
+        );
+    }
+    for i in 0..bias.len() {
+        let fd = diff(&|e| {
+            let mut b = bias.clone();
+            b[i] += e;
+            loss(&x, &weight, &b)
+        });
+        assert!(
+            (fd - d_bias[i]).abs() < 1e-8,
+            "d_bias[{i}]: {fd} vs {}",
+            d_bias[i]
+        );
+    }
+    for i in 0..x.len() {
+        let fd = diff(&|e| {
+            let mut xe = x.clone();
+            xe[i] += e;
+            loss(&xe, &weight, &bias)
+        });
+        assert!(
+            (fd - d_input[i]).abs() < 1e-8,
+            "d_input[{i}]: {fd} vs {}",
+            d_input[i]
+        );
+    }
+}
+
+#[test]
+fn conv_backward_matches_the_definition_accumulates_and_overwrites() {
+    let mut rng = SplitMix64(6);
+    for &case in CASES {
+        let (s, conv) = case_shapes(case);
+        let so = s.with_channels(conv.c_out);
+        let input = rng.vec(s.len());
+        let weight = rng.vec(conv.weight_len());
+        let bias = rng.vec(conv.c_out);
+        let d_out = rng.vec(so.len());
+        let mut cols = Vec::new();
+        let mut out = vec![0.0; so.len()];
+        conv_forward(&input, s, conv, &weight, &bias, &mut cols, &mut out);
+
+        let (x64, g64, w64) = (
+            to_nchw_f64(&input, s),
+            to_nchw_f64(&d_out, so),
+            f64s(&weight),
+        );
+        let (dw, db, dx) = conv_reference_backward(&g64, &x64, s, conv, &w64);
+        let (dw_scale, db_scale, dx_scale) = backward_scales(&g64, &x64, s, conv, &w64);
+
+        // Start from non-zero gradients: they must be added to.
+        let dw0 = rng.vec(dw.len());
+        let db0 = rng.vec(db.len());
+        let mut d_weight = dw0.clone();
+        let mut d_bias = db0.clone();
+        let mut d_input = vec![f32::NAN; s.len()];
+        let mut d_cols = vec![3.0; 5];
+        conv_backward(
+            &d_out,
+            &cols,
+            s,
+            conv,
+            &weight,
+            &mut d_weight,
+            &mut d_bias,
+            Some(&mut d_input),
+            &mut d_cols,
+        );
+        let plus = |start: &[f32], d: &[f64], times: f64| -> Vec<f64> {
+            start
+                .iter()
+                .zip(d)
+                .map(|(&a, &b)| f64::from(a) + times * b)
+                .collect()
+        };
+        let shifted = |scale: &[f64], start: &[f32], times: f64| -> Vec<f64> {
+            scale
+                .iter()
+                .zip(start)
+                .map(|(&s, &a)| times * s + f64::from(a).abs())
+                .collect()
+        };
+        // The gradients after `calls` calls: the parameter gradients added that many times to
+        // their starting values, the input gradient overwritten each time.
+        let check = |after: &str, calls: f64, d_weight: &[f32], d_bias: &[f32], d_input: &[f32]| {
+            assert_close(
+                &format!("{case:?} d_weight{after}"),
+                d_weight,
+                &plus(&dw0, &dw, calls),
+                &shifted(&dw_scale, &dw0, calls),
+            );
+            assert_close(
+                &format!("{case:?} d_bias{after}"),
+                d_bias,
+                &plus(&db0, &db, calls),
+                &shifted(&db_scale, &db0, calls),
+            );
+            assert_close(
+                &format!("{case:?} d_input{after}"),
+                d_input,
+                &to_nhwc(&dx, s),
+                &to_nhwc(&dx_scale, s),
+            );
+        };
+        check("", 1.0, &d_weight, &d_bias, &d_input);
+
+        // A second call adds the parameter gradients again and overwrites d_input (here
+        // full of garbage) with the same values; without d_input, d_cols is untouched.
+        d_input.fill(1e30);
+        conv_backward(
+            &d_out,
+            &cols,
+            s,
+            conv,
+            &weight,
+            &mut d_weight,
+            &mut d_bias,
+            Some(&mut d_input),
+            &mut d_cols,
+        );
+        let d_cols_before = d_cols.clone();
+        conv_backward(
+            &d_out,
+            &cols,
+            s,
+            conv,
+            &weight,
+            &mut d_weight,
+            &mut d_bias,
+            None,
+            &mut d_cols,
+        );
+        assert_eq!(d_cols, d_cols_before);
+        check(" after three calls", 3.0, &d_weight, &d_bias, &d_input);
+    }
+}
+
+#[test]
+fn conv_backward_from_zero_gradients_doubles_on_a_second_call() {
+    let mut rng = SplitMix64(7);
+    let (s, conv) = case_shapes((2, 6, 5, 3, 4, 3));
+    let input = rng.vec(s.len());
+    let weight = rng.vec(conv.weight_len());
+    let bias = rng.vec(conv.c_out);
+    let d_out = rng.vec(s.pixels() * conv.c_out);
+    let (mut cols, mut d_cols) = (Vec::new(), Vec::new());
+    let mut out = vec![0.0; d_out.len()];
+    conv_forward(&input, s, conv, &weight, &bias, &mut cols, &mut out);
+    let mut d_weight = vec![0.0; weight.len()];
+    let mut d_bias = vec![0.0; bias.len()];
+    let mut step = |d_weight: &mut [f32], d_bias: &mut [f32]| {
+        conv_backward(
+            &d_out,
+            &cols,
+            s,
+            conv,
+            &weight,
+            d_weight,
+            d_bias,
+            None,
+            &mut d_cols,
+        );
+    };
+    step(&mut d_weight, &mut d_bias);
+    let (once_w, once_b) = (d_weight.clone(), d_bias.clone());
+    assert!(once_w.iter().any(|&v| v != 0.0) && once_b.iter().any(|&v| v != 0.0));
+    step(&mut d_weight, &mut d_bias);
+    // x + x is exact in floating point.
+    assert_eq!(d_weight, once_w.iter().map(|v| 2.0 * v).collect::<Vec<_>>());
+    assert_eq!(d_bias, once_b.iter().map(|v| 2.0 * v).collect::<Vec<_>>());
+}
+
+/// Values from a small set, so that windows often hold ties.
+fn tied_values(rng: &mut SplitMix64, n: usize) -> Vec<f32> {
+    (0..n).map(|_| (rng.next_u64() % 3) as f32 - 1.0).collect()
+}
+
+#[test]
+fn maxpool_matches_the_definition_with_floor_and_first_ties() {
+    let mut rng = SplitMix64(8);
+    for &(images, h, w, c) in &[
+        (2, 5, 7, 3),
+        (1, 4, 4, 1),
+        (3, 6, 3, 16),
+        (1, 2, 2, 2),
+        (1, 1, 3, 2),
+        (2, 9, 8, 5),
+    ] {
+        let s = ImageShape::new(images, h, w, c);
+        let p = s.pooled();
+        assert_eq!((p.height, p.width), (h / 2, w / 2));
+        for input in [tied_values(&mut rng, s.len()), rng.vec(s.len())] {
+            let mut out = vec![f32::NAN; p.len()];
+            let mut argmax = vec![u32::MAX; p.len()];
+            maxpool2_forward(&input, s, &mut out, &mut argmax);
+            for n in 0..images {
+                for oy in 0..p.height {
+                    for ox in 0..p.width {
+                        for ci in 0..c {
+                            let window = [(0, 0), (0, 1), (1, 0), (1, 1)]
+                                .map(|(dy, dx)| nhwc(s, n, 2 * oy + dy, 2 * ox + dx, ci));
+                            let mut best = window[0];
+                            for &i in &window[1..] {
+                                if input[i] > input[best] {
+                                    best = i;
+                                }
+                            }
+                            let o = nhwc(p, n, oy, ox, ci);
+                            assert_eq!(out[o], input[best], "{s:?} output {o}");
+                            assert_eq!(argmax[o] as usize, best, "{s:?} output {o}");
+                        }
+                    }
+                }
+            }
+
+            let d_out = rng.vec(p.len());
+            let mut d_input = vec![f32::NAN; s.len()];
+            maxpool2_backward(&d_out, &argmax, &mut d_input);
+            let mut want = vec![0.0; s.len()];
+            for (&g, &i) in d_out.iter().zip(&argmax) {
+                want[i as usize] = g;
+            }
+            assert_eq!(d_input, want, "{s:?}: backward");
+        }
+    }
+}
+
+#[test]
+fn maxpool_ties_go_to_the_first_in_window_order() {
+    let s = ImageShape::new(1, 2, 4, 1);
+    // Window 0: all equal → (0,0). Window 1: (0,1) and (1,1) tie at the max → (0,1).
+    let input = [2.0, 2.0, 0.0, 5.0, 2.0, 2.0, 1.0, 5.0];
+    let (mut out, mut argmax) = ([0.0; 2], [0u32; 2]);
+    maxpool2_forward(&input, s, &mut out, &mut argmax);
+    assert_eq!(out, [2.0, 5.0]);
+    assert_eq!(argmax, [0, 3]);
+}
+
+#[test]
+fn layout_conversions_follow_the_nchw_flatten_order_and_invert_each_other() {
+    for &(images, h, w, c) in &[(2, 3, 4, 5), (1, 7, 7, 32), (3, 1, 2, 1)] {
+        let s = ImageShape::new(images, h, w, c);
+        let code =
+            |n: usize, y: usize, x: usize, ci: usize| (((n * 100 + y) * 100 + x) * 100 + ci) as f32;
+        let mut input = vec![0.0; s.len()];
+        for n in 0..images {
+            for y in 0..h {
+                for x in 0..w {
+                    for ci in 0..c {
+                        input[nhwc(s, n, y, x, ci)] = code(n, y, x, ci);
+                    }
+                }
+            }
+        }
+        let mut flat = vec![f32::NAN; s.len()];
+        nhwc_to_nchw(&input, s, &mut flat);
+        for n in 0..images {
+            for y in 0..h {
+                for x in 0..w {
+                    for ci in 0..c {
+                        // PyTorch's x.flatten(1) on [images, c, h, w].
+                        let i = n * (c * h * w) + ci * h * w + y * w + x;
+                        assert_eq!(flat[i], code(n, y, x, ci), "{s:?} ({n}, {y}, {x}, {ci})");
+                    }
+                }
+            }
+        }
+        let mut back = vec![f32::NAN; s.len()];
+        nchw_to_nhwc(&flat, s, &mut back);
+        assert_eq!(back, input);
+    }
+}
+
+#[test]
+fn a_cnn_block_chain_has_consistent_shapes() {
+    // conv 5×5 1→4, pool, conv 5×5 4→6, pool, flatten, on 2 images of 9×7.
+    let mut rng = SplitMix64(9);
+    let s0 = ImageShape::new(2, 9, 7, 1);
+    let (c1, c2) = (Conv2dShape::new(1, 4, 5), Conv2dShape::new(4, 6, 5));
+    let x = rng.vec(s0.len());
+    let (w1, b1, w2, b2) = (
+        rng.vec(c1.weight_len()),
+        rng.vec(4),
+        rng.vec(c2.weight_len()),
+        rng.vec(6),
+    );
+    let mut cols = Vec::new();
+    let s1 = s0.with_channels(4);
+    let mut a1 = vec![0.0; s1.len()];
+    conv_forward(&x, s0, c1, &w1, &b1, &mut cols, &mut a1);
+    let p1 = s1.pooled();
+    let (mut q1, mut i1) = (vec![0.0; p1.len()], vec![0; p1.len()]);
+    maxpool2_forward(&a1, s1, &mut q1, &mut i1);
+    let s2 = p1.with_channels(6);
+    let mut a2 = vec![0.0; s2.len()];
+    conv_forward(&q1, p1, c2, &w2, &b2, &mut cols, &mut a2);
+    let p2 = s2.pooled();
+    assert_eq!(p2, ImageShape::new(2, 2, 1, 6));
+    let (mut q2, mut i2) = (vec![0.0; p2.len()], vec![0; p2.len()]);
+    maxpool2_forward(&a2, s2, &mut q2, &mut i2);
+    let mut flat = vec![0.0; p2.len()];
+    nhwc_to_nchw(&q2, p2, &mut flat);
+    assert!(flat.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn empty_batches_and_channels_are_handled() {
+    let mut rng = SplitMix64(10);
+    for &(images, c_in, c_out) in &[(0, 2, 3), (2, 2, 0), (2, 0, 3)] {
+        let s = ImageShape::new(images, 4, 3, c_in);
+        let conv = Conv2dShape::new(c_in, c_out, 3);
+        let input = rng.vec(s.len());
+        let weight = rng.vec(conv.weight_len());
+        let bias = rng.vec(c_out);
+        let so = s.with_channels(c_out);
+        let (mut cols, mut d_cols) = (vec![1.0; 4], Vec::new());
+        let mut out = vec![f32::NAN; so.len()];
+        conv_forward(&input, s, conv, &weight, &bias, &mut cols, &mut out);
+        // With no input channels, every output is its bias.
+        let want: Vec<f32> = (0..so.len()).map(|i| bias[i % c_out.max(1)]).collect();
+        assert_eq!(out, want, "({images}, {c_in}, {c_out})");
+        let d_out = rng.vec(so.len());
+        let mut d_weight = vec![0.5; weight.len()];
+        let mut d_bias = vec![0.5; c_out];
+        let mut d_input = vec![f32::NAN; s.len()];
+        conv_backward(
+            &d_out,
+            &cols,
+            s,
+            conv,
+            &weight,
+            &mut d_weight,
+            &mut d_bias,
+            Some(&mut d_input),
+            &mut d_cols,
+        );
+        // No output channels: the input gradient is zero.
+        assert!(
+            d_input.iter().all(|&v| v == 0.0),
+            "({images}, {c_in}, {c_out})"
+        );
+        if images == 0 {
+            assert!(d_weight.iter().chain(&d_bias).all(|&v| v == 0.5));
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "must be odd")]
+fn an_even_kernel_is_refused() {
+    let s = ImageShape::new(1, 3, 3, 1);
+    let mut cols = vec![0.0; 9 * 4];
+    im2col(&[0.0; 9], s, 2, &mut cols);
+}
+
+#[test]
+#[should_panic(expected = "channels but the convolution takes")]
+fn mismatched_channels_are_refused() {
+    let s = ImageShape::new(1, 3, 3, 2);
+    let conv = Conv2dShape::new(1, 1, 1);
+    let mut out = vec![0.0; 9];
+    conv_forward(
+        &[0.0; 18],
+        s,
+        conv,
+        &[0.0],
+        &[0.0],
+        &mut Vec::new(),
+        &mut out,
+    );
+}

@@ -1,0 +1,215 @@
+//! The output layers' losses, fused with their backward pass: the hot path of MDN training.
+//!
+//! The head's raw outputs arrive **feature-major**: output unit `w` of row `r` at
+//! `raw[w * rows + r]` (the GEMM writes them that way at no cost). Every quantity below is then
+//! a contiguous column over the rows, and each step of the mixture density — log-softmax of the
+//! logits, σ = floor + softplus(z), the component log densities, logsumexp and, for training,
+//! every gradient — is one loop over the rows that the compiler vectorises. A tensor framework
+//! does the same arithmetic as some sixty separate operations, each a pass over memory.
+//!
+//! # Formula
+//! With log α = log_softmax(z_α), σ = σ_min + softplus(z_σ) and δ_i = t − μ_i:
+//!
+//! ```text
+//! log φ_i = −½ ‖L_i⁻¹ δ_i‖² − Σ_j log L_i,jj − (c/2) log 2π     (isotropic: L_i = σ_i I)
+//! log p(t|x) = logsumexp_i (log α_i + log φ_i)
+//! ```
+//!
+//! and with the responsibilities r_i = α_i φ_i / p, y_i = L_i⁻¹ δ_i and u_i = L_i⁻ᵀ y_i, the
+//! gradients of −log p are
+//!
+//! ```text
+//! ∂/∂z_α,i = α_i − r_i      ∂/∂μ_i = −r_i u_i      ∂/∂L_i,jk = −r_i (u_ij y_ik − [j = k] / L_i,jj)
+//! ```
+//!
+//! times softplus′(z) = sigmoid(z) for the entries that go through the softplus.
+
+mod mixture;
+mod squared;
+
+use crate::arch::Head;
+use crate::buffers::transpose;
+use crate::vectorized;
+use mdn_mixture::CovarianceKind;
+use mixture::MixtureShape;
+
+/// Sums of the loss over the rows of one or more passes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LossSums {
+    /// Σ over rows of the per-row loss: −log p(t|x) for a mixture (standardised units), the
+    /// mean squared error over target dimensions for least squares.
+    pub loss: f64,
+    /// Least squares: Σ over rows of the squared residual, per target dimension.
+    pub squared: Vec<f64>,
+    /// Rows summed.
+    pub rows: usize,
+}
+
+impl LossSums {
+    /// Adds another pass's sums.
+    pub fn add(&mut self, other: &LossSums) {
+        self.loss += other.loss;
+        self.rows += other.rows;
+        if self.squared.len() < other.squared.len() {
+            self.squared.resize(other.squared.len(), 0.0);
+        }
+        for (acc, v) in self.squared.iter_mut().zip(&other.squared) {
+            *acc += v;
+        }
+    }
+
+    /// Whether every sum is finite.
+    pub fn is_finite(&self) -> bool {
+        self.loss.is_finite() && self.squared.iter().all(|s| s.is_finite())
+    }
+}
+
+/// Reusable buffers of the head computations.
+#[derive(Debug, Default, Clone)]
+pub struct HeadScratch {
+    pub(super) log_alpha: Vec<f32>,
+    pub(super) sigma: Vec<f32>,
+    pub(super) slope: Vec<f32>,
+    pub(super) joint: Vec<f32>,
+    pub(super) solved: Vec<f32>,
+    pub(super) targets: Vec<f32>,
+    pub(super) max: Vec<f32>,
+    pub(super) sum: Vec<f32>,
+}
+
+/// Mixture parameters of a batch, row-major, in the head's (standardised) units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MixtureParams {
+    /// Rows.
+    pub rows: usize,
+    /// Components m.
+    pub components: usize,
+    /// Target dimension c.
+    pub target_dim: usize,
+    /// The covariance kind, which says how to read `sigma` and `lower`.
+    pub covariance: CovarianceKind,
+    /// log α, `[rows, m]`.
+    pub log_alpha: Vec<f32>,
+    /// Means, `[rows, m, c]`.
+    pub means: Vec<f32>,
+    /// σ, `[rows, m]` (isotropic) or `[rows, m, c]` (diagonal); the Cholesky diagonal
+    /// `[rows, m, c]` for full covariance.
+    pub sigma: Vec<f32>,
+    /// Full covariance: the strictly lower Cholesky entries, `[rows, m, c(c−1)/2]`, row by
+    /// row ((1,0), (2,0), (2,1), …); empty otherwise.
+    pub lower: Vec<f32>,
+}
+
+/// What the head predicts for a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HeadOutput {
+    /// A Gaussian mixture per row.
+    Mixture(MixtureParams),
+    /// Least squares: the conditional mean, `[rows, c]` row-major.
+    Point(Vec<f32>),
+}
+
+/// Column `w` of a feature-major `[width, rows]` buffer.
+#[inline(always)]
+pub(super) fn column(buffer: &[f32], w: usize, rows: usize) -> &[f32] {
+    &buffer[w * rows..(w + 1) * rows]
+}
+
+/// Mutable column `w` of a feature-major buffer.
+#[inline(always)]
+pub(super) fn column_mut(buffer: &mut [f32], w: usize, rows: usize) -> &mut [f32] {
+    &mut buffer[w * rows..(w + 1) * rows]
+}
+
+/// The loss of a batch under the head, added to `sums`; with `grad = Some((d_raw, scale))`
+/// also writes `scale` × the gradient of the summed per-row loss with respect to the raw
+/// outputs into `d_raw`.
+///
+/// # Shapes
+/// - `raw`, `d_raw`: `[head.width(), rows]`, feature-major
+/// - `targets`: `[rows, c]`, row-major
+pub fn loss(
+    head: &Head,
+    raw: &[f32],
+    rows: usize,
+    targets: &[f32],
+    grad: Option<(&mut [f32], f32)>,
+    scratch: &mut HeadScratch,
+    sums: &mut LossSums,
+) {
+    assert_eq!(raw.len(), head.width() * rows, "raw head outputs");
+    assert_eq!(targets.len(), head.target_dim() * rows, "targets");
+    if let Some((d_raw, _)) = &grad {
+        assert_eq!(d_raw.len(), raw.len(), "head gradient");
+    }
+    match *head {
+        Head::Mixture {
+            target_dim,
+            components,
+            covariance,
+            min_sigma,
+        } => {
+            let shape = MixtureShape {
+                m: components,
+                c: target_dim,
+                covariance,
+                min_sigma,
+            };
+            let loss = vectorized!(mixture::mixture_loss(
+                shape, raw, rows, targets, grad, scratch
+            ),);
+            sums.loss += loss;
+        }
+        Head::LeastSquares { target_dim } => {
+            if sums.squared.len() < target_dim {
+                sums.squared.resize(target_dim, 0.0);
+            }
+            vectorized!(squared::squared_loss(
+                target_dim, raw, rows, targets, grad, scratch, sums
+            ),);
+        }
+    }
+    sums.rows += rows;
+}
+
+/// The head's prediction for a batch: mixture parameters or point predictions, row-major.
+///
+/// # Shapes
+/// - `raw`: `[head.width(), rows]`, feature-major
+pub fn predict(head: &Head, raw: &[f32], rows: usize, scratch: &mut HeadScratch) -> HeadOutput {
+    assert_eq!(raw.len(), head.width() * rows, "raw head outputs");
+    match *head {
+        Head::LeastSquares { target_dim: c } => {
+            let mut out = vec![0.0; rows * c];
+            for j in 0..c {
+                for (r, &v) in column(raw, j, rows).iter().enumerate() {
+                    out[r * c + j] = v;
+                }
+            }
+            HeadOutput::Point(out)
+        }
+        Head::Mixture {
+            target_dim: c,
+            components: m,
+            covariance,
+            min_sigma,
+        } => {
+            let shape = MixtureShape {
+                m,
+                c,
+                covariance,
+                min_sigma,
+            };
+            HeadOutput::Mixture(vectorized!(mixture::mixture_params(
+                shape, raw, rows, scratch
+            ),))
+        }
+    }
+}
+
+/// `[width, rows]` feature-major → `[rows, width]` row-major.
+pub(super) fn to_row_major(columns: &[f32], width: usize, rows: usize) -> Vec<f32> {
+    let mut out = vec![0.0; width * rows];
+    transpose(columns, width, rows, &mut out);
+    out
+}

@@ -1,0 +1,535 @@
+//! A network on a flat parameter vector: forward passes for predictions and losses, backward
+//! passes for gradients.
+//!
+//! A batch is split into shards by [`shard_ranges`], a function of the architecture and the
+//! batch size only; shards run on rayon's threads, each with its own [`Workspace`], and their
+//! losses and gradients are summed in shard order. The result is therefore the same on any
+//! number of threads.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::arch::{Backbone, ParamLayout, ValidArchitecture};
+use crate::buffers::sized;
+use crate::conv::{self, Conv2dShape, ImageShape};
+use crate::error::LengthError;
+use crate::head::{self, HeadOutput, HeadScratch, LossSums, MixtureParams};
+use crate::layers::{self, activate, activation_backward, dense_backward, dense_forward};
+
+/// Multiply-adds below which a batch is not split further: about 20 µs of work, so that a
+/// shard's fixed costs (a thread hand-off, a gradient buffer to sum) stay small beside it.
+const MIN_SHARD_MACS: usize = 1 << 19;
+/// At most this many shards. A fixed power of two, so that results do not depend on the
+/// machine and the shards divide evenly between 2, 4 or 8 threads.
+const MAX_SHARDS: usize = 8;
+/// Multiply-adds per forward pass over many rows (prediction, evaluation): passes are cut to
+/// about this much work so that their buffers stay small — the im2col matrices of a CNN hold
+/// some 100,000 floats per image — yet large enough to keep every thread busy.
+const PASS_MACS: usize = 1 << 28;
+/// At most this many rows per pass.
+const MAX_PASS_ROWS: usize = 8192;
+
+/// Rows per forward pass over many rows: about 2²⁸ multiply-adds of work, at least one row
+/// and at most 8,192 (about 88 MNIST images, or 8,192 rows of a small MLP).
+pub fn pass_rows(arch: &ValidArchitecture) -> usize {
+    (PASS_MACS / arch.forward_macs_per_row().max(1)).clamp(1, MAX_PASS_ROWS)
+}
+
+/// How a batch of `rows` examples is split: consecutive row ranges of (nearly) equal size.
+pub fn shard_ranges(arch: &ValidArchitecture, rows: usize) -> Vec<Range<usize>> {
+    let work = rows.saturating_mul(arch.forward_macs_per_row().max(1));
+    let wanted = (work / MIN_SHARD_MACS)
+        .clamp(1, MAX_SHARDS)
+        .min(rows.max(1));
+    // The largest power of two not above `wanted`.
+    let shards = 1 << (usize::BITS - 1 - wanted.leading_zeros());
+    (0..shards)
+        .map(|s| s * rows / shards..(s + 1) * rows / shards)
+        .collect()
+}
+
+/// Buffers of one shard's forward and backward passes, kept between calls so that training
+/// steps allocate nothing.
+#[derive(Debug, Default, Clone)]
+pub struct Workspace {
+    /// Post-activation outputs: of each MLP layer, or of each convolution (before pooling)
+    /// and then the CNN's dense layer.
+    hidden: Vec<Vec<f32>>,
+    /// Pre-activation copies (GELU only), indexed like `hidden`.
+    pre: Vec<Vec<f32>>,
+    /// CNN: each block's pooled output, its argmax indices and its im2col matrix.
+    pooled: Vec<Vec<f32>>,
+    argmax: Vec<Vec<u32>>,
+    cols: Vec<Vec<f32>>,
+    /// CNN: the last pooled output flattened channel-major (NCHW), as PyTorch flattens.
+    flat: Vec<f32>,
+    raw: Vec<f32>,
+    d_raw: Vec<f32>,
+    d_a: Vec<f32>,
+    d_b: Vec<f32>,
+    d_cols: Vec<f32>,
+    head: HeadScratch,
+    grads: Vec<f32>,
+}
+
+/// A network: an architecture and its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    arch: ValidArchitecture,
+    layout: ParamLayout,
+    params: Vec<f32>,
+}
+
+impl Network {
+    /// A network with the given parameters, stored as [`ValidArchitecture::tensors`] lists
+    /// them (see [`crate::Architecture`] for the order and layouts).
+    pub fn new(arch: ValidArchitecture, params: Vec<f32>) -> Result<Self, LengthError> {
+        let layout = arch.param_layout();
+        if params.len() != layout.len() {
+            return Err(LengthError {
+                what: "the parameter vector",
+                expected: layout.len(),
+                got: params.len(),
+            });
+        }
+        Ok(Self {
+            arch,
+            layout,
+            params,
+        })
+    }
+
+    /// The architecture.
+    pub fn architecture(&self) -> &ValidArchitecture {
+        &self.arch
+    }
+
+    /// Where each parameter tensor lives in [`params`](Self::params).
+    pub fn param_layout(&self) -> &ParamLayout {
+        &self.layout
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &[f32] {
+        &self.params
+    }
+
+    /// The parameters, to update in place.
+    pub fn params_mut(&mut self) -> &mut [f32] {
+        &mut self.params
+    }
+
+    /// The layout and, to update in place, the parameters it describes.
+    pub fn layout_and_params_mut(&mut self) -> (&ParamLayout, &mut [f32]) {
+        (&self.layout, &mut self.params)
+    }
+
+    /// Parameter tensor `i`.
+    fn tensor(&self, i: usize) -> &[f32] {
+        &self.params[self.layout.range(i)]
+    }
+
+    /// Index of the head's weight tensor (its bias follows).
+    fn head_tensor(&self) -> usize {
+        self.layout.count() - 2
+    }
+
+    fn check_rows(&self, inputs: &[f32], rows: usize) {
+        assert_eq!(
+            inputs.len(),
+            rows * self.arch.input_dim(),
+            "inputs must be [rows, input_dim]"
+        );
+    }
+
+    /// What the head predicts for each row, in passes of [`pass_rows`] rows.
+    ///
+    /// # Shapes
+    /// - `inputs`: `[rows, input_dim]` (standardised, images flattened row-major)
+    pub fn predict(&self, inputs: &[f32], rows: usize) -> HeadOutput {
+        self.check_rows(inputs, rows);
+        let d = self.arch.input_dim();
+        concatenate(self.in_passes(rows, |ws, range| {
+            let n = range.len();
+            self.forward(&inputs[range.start * d..range.end * d], n, ws);
+            head::predict(&self.arch.head, &ws.raw, n, &mut ws.head)
+        }))
+    }
+
+    /// The summed loss of `rows` examples, in passes of [`pass_rows`] rows.
+    ///
+    /// # Shapes
+    /// - `inputs`: `[rows, input_dim]`; `targets`: `[rows, target_dim]`
+    pub fn loss(&self, inputs: &[f32], targets: &[f32], rows: usize) -> LossSums {
+        self.check_rows(inputs, rows);
+        let mut total = LossSums::default();
+        if rows == 0 {
+            return total;
+        }
+        let (d, c) = (self.arch.input_dim(), self.arch.target_dim());
+        let sums = self.in_passes(rows, |ws, range| {
+            let n = range.len();
+            self.forward(&inputs[range.start * d..range.end * d], n, ws);
+            let mut sums = LossSums::default();
+            let t = &targets[range.start * c..range.end * c];
+            head::loss(
+                &self.arch.head,
+                &ws.raw,
+                n,
+                t,
+                None,
+                &mut ws.head,
+                &mut sums,
+            );
+            sums
+        });
+        sums.iter().for_each(|s| total.add(s));
+        total
+    }
+
+    /// `f` over all `rows` (at least one pass, however few): in passes of [`pass_rows`] rows,
+    /// each split into shards as [`shard_ranges`] says, with workspaces reused from pass to
+    /// pass; the results in row order.
+    fn in_passes<R: Send>(
+        &self,
+        rows: usize,
+        f: impl Fn(&mut Workspace, Range<usize>) -> R + Sync,
+    ) -> Vec<R> {
+        let step = pass_rows(&self.arch);
+        let mut workspaces = Vec::new();
+        let mut results = Vec::new();
+        for start in (0..rows.max(1)).step_by(step) {
+            let end = (start + step).min(rows);
+            let ranges = shard_ranges(&self.arch, end - start)
+                .into_iter()
+                .map(|r| start + r.start..start + r.end)
+                .collect();
+            results.extend(on_shards(ranges, &mut workspaces, &f));
+        }
+        results
+    }
+
+    /// The summed loss of a batch and, in `grads`, the gradient of its **mean** with respect
+    /// to every parameter (what one training step descends).
+    ///
+    /// # Shapes
+    /// - `inputs`: `[rows, input_dim]`; `targets`: `[rows, target_dim]`
+    /// - `grads`: as many values as the parameters, overwritten
+    pub fn gradient(
+        &self,
+        inputs: &[f32],
+        targets: &[f32],
+        rows: usize,
+        grads: &mut [f32],
+        workspaces: &mut Vec<Workspace>,
+    ) -> LossSums {
+        self.check_rows(inputs, rows);
+        assert_eq!(grads.len(), self.params.len(), "one gradient per parameter");
+        let (d, c) = (self.arch.input_dim(), self.arch.target_dim());
+        let ranges = shard_ranges(&self.arch, rows);
+        let scale = 1.0 / rows.max(1) as f32;
+        let shard = |ws: &mut Workspace, range: Range<usize>| {
+            let n = range.len();
+            let x = &inputs[range.start * d..range.end * d];
+            let t = &targets[range.start * c..range.end * c];
+            self.forward(x, n, ws);
+            let mut sums = LossSums::default();
+            let d_raw = sized(&mut ws.d_raw, ws.raw.len());
+            head::loss(
+                &self.arch.head,
+                &ws.raw,
+                n,
+                t,
+                Some((d_raw, scale)),
+                &mut ws.head,
+                &mut sums,
+            );
+            self.backward(x, n, ws);
+            sums
+        };
+        let sums = on_shards(ranges, workspaces, shard);
+        sum_gradients(workspaces, grads);
+        let mut total = LossSums::default();
+        sums.iter().for_each(|s| total.add(s));
+        total
+    }
+
+    /// Runs the backbone and the head's linear layer, leaving the raw head outputs
+    /// (feature-major) in `ws.raw` and every intermediate the backward pass needs.
+    fn forward(&self, x: &[f32], rows: usize, ws: &mut Workspace) {
+        match &self.arch.backbone {
+            Backbone::Mlp {
+                hidden, activation, ..
+            } => {
+                ws.hidden.resize_with(hidden.len(), Vec::new);
+                ws.pre.resize_with(hidden.len(), Vec::new);
+                for (l, &width) in hidden.iter().enumerate() {
+                    let (done, rest) = ws.hidden.split_at_mut(l);
+                    let input: &[f32] = if l == 0 { x } else { &done[l - 1] };
+                    let out = sized(&mut rest[0], rows * width);
+                    dense_forward(
+                        input,
+                        rows,
+                        self.tensor(2 * l),
+                        self.tensor(2 * l + 1),
+                        out,
+                        layers::Order::RowMajor,
+                    );
+                    activate(*activation, out, &mut ws.pre[l]);
+                }
+            }
+            Backbone::Cnn {
+                height,
+                width,
+                channels,
+                kernel,
+                hidden,
+                activation,
+            } => {
+                let blocks = channels.len();
+                for buffers in [&mut ws.hidden, &mut ws.pre, &mut ws.pooled, &mut ws.cols] {
+                    buffers.resize_with(blocks + 1, Vec::new);
+                }
+                ws.argmax.resize_with(blocks, Vec::new);
+                let mut shape = ImageShape::new(rows, *height, *width, 1);
+                for (l, &c_out) in channels.iter().enumerate() {
+                    let conv = Conv2dShape::new(shape.channels, c_out, *kernel);
+                    let (done, rest) = ws.pooled.split_at_mut(l);
+                    let input: &[f32] = if l == 0 { x } else { &done[l - 1] };
+                    let out_shape = shape.with_channels(c_out);
+                    let out = sized(&mut ws.hidden[l], out_shape.len());
+                    let (w, b) = (self.tensor(2 * l), self.tensor(2 * l + 1));
+                    conv::conv_forward(input, shape, conv, w, b, &mut ws.cols[l], out);
+                    activate(*activation, out, &mut ws.pre[l]);
+                    let pooled_shape = out_shape.pooled();
+                    let pooled = sized(&mut rest[0], pooled_shape.len());
+                    let argmax = sized(&mut ws.argmax[l], pooled_shape.len());
+                    conv::maxpool2_forward(out, out_shape, pooled, argmax);
+                    shape = pooled_shape;
+                }
+                let flat = sized(&mut ws.flat, shape.len());
+                conv::nhwc_to_nchw(&ws.pooled[blocks - 1], shape, flat);
+                let out = sized(&mut ws.hidden[blocks], rows * hidden);
+                let dense = 2 * blocks;
+                dense_forward(
+                    flat,
+                    rows,
+                    self.tensor(dense),
+                    self.tensor(dense + 1),
+                    out,
+                    layers::Order::RowMajor,
+                );
+                activate(*activation, out, &mut ws.pre[blocks]);
+            }
+        }
+        let features: &[f32] = match &self.arch.backbone {
+            Backbone::Mlp { hidden, .. } if hidden.is_empty() => x,
+            _ => ws.hidden.last().expect("a hidden layer"),
+        };
+        let h = self.head_tensor();
+        let raw = sized(&mut ws.raw, rows * self.arch.head.width());
+        dense_forward(
+            features,
+            rows,
+            self.tensor(h),
+            self.tensor(h + 1),
+            raw,
+            layers::Order::FeatureMajor,
+        );
+    }
+
+    /// Backpropagates `ws.d_raw` through the head and the backbone into `ws.grads`
+    /// (overwritten), using what [`forward`](Self::forward) left in `ws`.
+    fn backward(&self, x: &[f32], rows: usize, ws: &mut Workspace) {
+        let grads = sized(&mut ws.grads, self.params.len());
+        grads.fill(0.0);
+        let layout = &self.layout;
+        let h = self.head_tensor();
+        let (w_range, b_range) = (layout.range(h), layout.range(h + 1));
+        match &self.arch.backbone {
+            Backbone::Mlp {
+                hidden, activation, ..
+            } => {
+                let layers_count = hidden.len();
+                let features: &[f32] = if layers_count == 0 {
+                    x
+                } else {
+                    &ws.hidden[layers_count - 1]
+                };
+                let (d_w, d_b) = grads[w_range.start..b_range.end].split_at_mut(w_range.len());
+                let d_features =
+                    (layers_count > 0).then(|| sized(&mut ws.d_a, rows * self.arch.feature_dim()));
+                dense_backward(
+                    features,
+                    rows,
+                    self.tensor(h),
+                    &ws.d_raw,
+                    layers::Order::FeatureMajor,
+                    d_w,
+                    d_b,
+                    d_features,
+                );
+                for l in (0..layers_count).rev() {
+                    let d_out = &mut ws.d_a;
+                    activation_backward(*activation, &ws.hidden[l], &ws.pre[l], d_out);
+                    let input: &[f32] = if l == 0 { x } else { &ws.hidden[l - 1] };
+                    let (w_range, b_range) = (layout.range(2 * l), layout.range(2 * l + 1));
+                    let (d_w, d_b) = grads[w_range.start..b_range.end].split_at_mut(w_range.len());
+                    let d_input = (l > 0).then(|| sized(&mut ws.d_b, rows * hidden[l - 1]));
+                    dense_backward(
+                        input,
+                        rows,
+                        self.tensor(2 * l),
+                        d_out,
+                        layers::Order::RowMajor,
+                        d_w,
+                        d_b,
+                        d_input,
+                    );
+                    std::mem::swap(&mut ws.d_a, &mut ws.d_b);
+                }
+            }
+            Backbone::Cnn {
+                height,
+                width,
+                channels,
+                kernel,
+                hidden,
+                activation,
+            } => {
+                let blocks = channels.len();
+                let (d_w, d_b) = grads[w_range.start..b_range.end].split_at_mut(w_range.len());
+                let d_features = sized(&mut ws.d_a, rows * hidden);
+                dense_backward(
+                    &ws.hidden[blocks],
+                    rows,
+                    self.tensor(h),
+                    &ws.d_raw,
+                    layers::Order::FeatureMajor,
+                    d_w,
+                    d_b,
+                    Some(d_features),
+                );
+                activation_backward(
+                    *activation,
+                    &ws.hidden[blocks],
+                    &ws.pre[blocks],
+                    &mut ws.d_a,
+                );
+                let dense = 2 * blocks;
+                let (w_range, b_range) = (layout.range(dense), layout.range(dense + 1));
+                let (d_w, d_b) = grads[w_range.start..b_range.end].split_at_mut(w_range.len());
+                let d_flat = sized(&mut ws.d_b, ws.flat.len());
+                dense_backward(
+                    &ws.flat,
+                    rows,
+                    self.tensor(dense),
+                    &ws.d_a,
+                    layers::Order::RowMajor,
+                    d_w,
+                    d_b,
+                    Some(d_flat),
+                );
+                // Block shapes, first to last: each convolution's input shape.
+                let mut shapes = Vec::with_capacity(blocks);
+                let mut shape = ImageShape::new(rows, *height, *width, 1);
+                for &c_out in channels {
+                    shapes.push(shape);
+                    shape = shape.with_channels(c_out).pooled();
+                }
+                // d of the last pooled output, back in NHWC.
+                let d_pooled = sized(&mut ws.d_a, shape.len());
+                conv::nchw_to_nhwc(&ws.d_b, shape, d_pooled);
+                for l in (0..blocks).rev() {
+                    let in_shape = shapes[l];
+                    let conv = Conv2dShape::new(in_shape.channels, channels[l], *kernel);
+                    let d_conv = sized(&mut ws.d_b, in_shape.with_channels(channels[l]).len());
+                    conv::maxpool2_backward(&ws.d_a, &ws.argmax[l], d_conv);
+                    activation_backward(*activation, &ws.hidden[l], &ws.pre[l], d_conv);
+                    let (w_range, b_range) = (layout.range(2 * l), layout.range(2 * l + 1));
+                    let (d_w, d_b) = grads[w_range.start..b_range.end].split_at_mut(w_range.len());
+                    let d_input = (l > 0).then(|| sized(&mut ws.d_a, in_shape.len()));
+                    conv::conv_backward(
+                        &ws.d_b,
+                        &ws.cols[l],
+                        in_shape,
+                        conv,
+                        self.tensor(2 * l),
+                        d_w,
+                        d_b,
+                        d_input,
+                        &mut ws.d_cols,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Runs `f` on every shard of `ranges` (the row ranges of one batch), each with a workspace
+/// of its own from `workspaces` (grown or shrunk to one per shard), on rayon's threads — or
+/// inline when there is a single shard — and returns the results in shard order.
+fn on_shards<R: Send>(
+    ranges: Vec<Range<usize>>,
+    workspaces: &mut Vec<Workspace>,
+    f: impl Fn(&mut Workspace, Range<usize>) -> R + Sync,
+) -> Vec<R> {
+    workspaces.resize_with(ranges.len(), Workspace::default);
+    if let [range] = &ranges[..] {
+        return vec![f(&mut workspaces[0], range.clone())];
+    }
+    workspaces
+        .par_iter_mut()
+        .zip(ranges)
+        .map(|(ws, range)| f(ws, range))
+        .collect()
+}
+
+/// `grads` ← the sum of the shards' gradients, in shard order, in parallel over blocks of
+/// parameters.
+fn sum_gradients(shards: &[Workspace], grads: &mut [f32]) {
+    const BLOCK: usize = 1 << 14;
+    let first = &shards[0].grads;
+    let sum_block = |(b, out): (usize, &mut [f32])| {
+        let range = b * BLOCK..b * BLOCK + out.len();
+        out.copy_from_slice(&first[range.clone()]);
+        for shard in &shards[1..] {
+            crate::vectorized!({
+                for (o, &g) in out.iter_mut().zip(&shard.grads[range.clone()]) {
+                    *o += g;
+                }
+            },);
+        }
+    };
+    if shards.len() == 1 || grads.len() <= BLOCK {
+        grads.chunks_mut(BLOCK).enumerate().for_each(sum_block);
+    } else {
+        grads.par_chunks_mut(BLOCK).enumerate().for_each(sum_block);
+    }
+}
+
+/// The shards' predictions as one batch, in order.
+fn concatenate(parts: Vec<HeadOutput>) -> HeadOutput {
+    let mut parts = parts.into_iter();
+    let first = parts.next().expect("at least one shard");
+    parts.fold(first, |acc, part| match (acc, part) {
+        (HeadOutput::Point(mut a), HeadOutput::Point(b)) => {
+            a.extend(b);
+            HeadOutput::Point(a)
+        }
+        (HeadOutput::Mixture(mut a), HeadOutput::Mixture(b)) => {
+            append_mixture(&mut a, b);
+            HeadOutput::Mixture(a)
+        }
+        _ => unreachable!("every shard has the same head"),
+    })
+}
+
+fn append_mixture(a: &mut MixtureParams, b: MixtureParams) {
+    a.rows += b.rows;
+    a.log_alpha.extend(b.log_alpha);
+    a.means.extend(b.means);
+    a.sigma.extend(b.sigma);
+    a.lower.extend(b.lower);
+}

@@ -1,0 +1,124 @@
+//! The evolving state of a training run: the network and its optimiser, the best weights so
+//! far, and the counters that early stopping and roll-backs keep.
+
+use mdn_engine::{AdamConfig, LossSums, Network, Session, ValidArchitecture};
+use serde::{Deserialize, Serialize};
+
+use super::history::History;
+use super::pass::{NonFinite, PassTotals, gather_rows};
+use super::prepare::Prepared;
+use super::stopping::EarlyStopping;
+use crate::config::ValidTrainConfig;
+use crate::summary::Recovery;
+
+/// Everything needed to continue a run exactly.
+#[derive(Debug, Clone)]
+pub(super) struct Run {
+    /// The network being trained and Adam's moments.
+    pub session: Session,
+    /// The parameters with the lowest validation loss so far.
+    pub best: Vec<f32>,
+    pub progress: Progress,
+}
+
+/// The counters of a run (what a checkpoint stores besides the tensors).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct Progress {
+    pub epochs_done: usize,
+    pub learning_rate: f64,
+    pub stopping: EarlyStopping,
+    pub recoveries: Vec<Recovery>,
+    pub history: History,
+}
+
+/// Which weights of a run.
+#[derive(Clone, Copy)]
+pub(super) enum Which {
+    Current,
+    Best,
+}
+
+/// Adam as `config` asks for it.
+pub(super) fn adam(config: &ValidTrainConfig) -> AdamConfig {
+    AdamConfig {
+        weight_decay: (config.weight_decay > 0.0).then_some(config.weight_decay as f32),
+        clip_norm: config.grad_clip_norm.map(|n| n as f32),
+        ..AdamConfig::default()
+    }
+}
+
+impl Run {
+    /// A run starting from the network that `config.seed` initialises.
+    pub fn fresh(architecture: &ValidArchitecture, config: &ValidTrainConfig) -> Self {
+        let network = Network::init(architecture.clone(), config.seed);
+        let best = network.params().to_vec();
+        Self {
+            session: Session::new(network, adam(config)),
+            best,
+            progress: Progress {
+                epochs_done: 0,
+                learning_rate: config.learning_rate,
+                stopping: EarlyStopping::default(),
+                recoveries: Vec::new(),
+                history: History::default(),
+            },
+        }
+    }
+
+    /// One pass of mini-batch Adam steps over the training rows in `order`.
+    pub fn train_epoch(
+        &mut self,
+        data: &Prepared,
+        order: &[usize],
+        batch_size: usize,
+    ) -> Result<PassTotals, NonFinite> {
+        let (d, c) = (data.input_dim, data.target_dim);
+        let lr = self.progress.learning_rate;
+        let mut x = Vec::with_capacity(batch_size * d);
+        let mut t = Vec::with_capacity(batch_size * c);
+        let mut total = LossSums::default();
+        for batch in order.chunks(batch_size) {
+            x.clear();
+            t.clear();
+            gather_rows(&data.train_x, d, batch, &mut x);
+            gather_rows(&data.train_t, c, batch, &mut t);
+            let sums = self.session.step(&x, &t, batch.len(), lr);
+            if !sums.is_finite() {
+                return Err(NonFinite);
+            }
+            total.add(&sums);
+        }
+        PassTotals::of_training(total, order.len())
+    }
+
+    /// The chosen weights as a network.
+    pub fn network(&self, which: Which) -> Network {
+        match which {
+            Which::Current => self.session.network().clone(),
+            Which::Best => {
+                let architecture = self.session.network().architecture().clone();
+                Network::new(architecture, self.best.clone()).expect("the same architecture")
+            }
+        }
+    }
+
+    /// Loss totals of the chosen weights over standardised rows `(x, t)`. Least-squares NLL
+    /// needs the residual σ; without it only the loss is computed.
+    pub fn totals(
+        &self,
+        which: Which,
+        rows: (&[f32], &[f32]),
+        residual: Option<&[f64]>,
+    ) -> PassTotals {
+        match which {
+            Which::Current => PassTotals::of_network(self.session.network(), rows, residual),
+            Which::Best => PassTotals::of_network(&self.network(Which::Best), rows, residual),
+        }
+    }
+
+    /// Keeps the current weights as the best so far.
+    pub fn mark_best(&mut self) {
+        self.best.clear();
+        self.best.extend_from_slice(self.session.network().params());
+    }
+}
