@@ -246,12 +246,13 @@ impl Table {
         if cell.is_empty() {
             bail!("{}: the cell is empty; expected a number", at());
         }
-        let shown = format!("'{}'", excerpt(cell, 40));
+        // Quoted only on an error: this runs for every cell of every file.
+        let shown = || format!("'{}'", excerpt(cell, 40));
         let value: f64 = cell
             .parse()
-            .map_err(|_| anyhow::anyhow!("{}: {shown} is not a number", at()))?;
+            .map_err(|_| anyhow::anyhow!("{}: {} is not a number", at(), shown()))?;
         if !value.is_finite() {
-            bail!("{}: {shown} is not a finite number", at());
+            bail!("{}: {} is not a finite number", at(), shown());
         }
         Ok(value)
     }

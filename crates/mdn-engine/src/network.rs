@@ -33,12 +33,20 @@ const MAX_PASS_ROWS: usize = 8192;
 /// Rows per forward pass over many rows: about 2²⁸ multiply-adds of work, at least one row
 /// and at most 8,192 (about 88 MNIST images, or 8,192 rows of a small MLP).
 pub fn pass_rows(arch: &ValidArchitecture) -> usize {
-    (PASS_MACS / arch.forward_macs_per_row().max(1)).clamp(1, MAX_PASS_ROWS)
+    rows_per_pass(arch.forward_macs_per_row())
+}
+
+fn rows_per_pass(macs_per_row: usize) -> usize {
+    (PASS_MACS / macs_per_row.max(1)).clamp(1, MAX_PASS_ROWS)
 }
 
 /// How a batch of `rows` examples is split: consecutive row ranges of (nearly) equal size.
 pub fn shard_ranges(arch: &ValidArchitecture, rows: usize) -> Vec<Range<usize>> {
-    let work = rows.saturating_mul(arch.forward_macs_per_row().max(1));
+    shards(arch.forward_macs_per_row(), rows)
+}
+
+fn shards(macs_per_row: usize, rows: usize) -> Vec<Range<usize>> {
+    let work = rows.saturating_mul(macs_per_row.max(1));
     let wanted = (work / MIN_SHARD_MACS)
         .clamp(1, MAX_SHARDS)
         .min(rows.max(1));
@@ -79,6 +87,9 @@ pub struct Network {
     arch: ValidArchitecture,
     layout: ParamLayout,
     params: Vec<f32>,
+    /// [`ValidArchitecture::forward_macs_per_row`], which sizes every pass and shard: worked
+    /// out once, not on every training step.
+    macs_per_row: usize,
 }
 
 impl Network {
@@ -94,6 +105,7 @@ impl Network {
             });
         }
         Ok(Self {
+            macs_per_row: arch.forward_macs_per_row(),
             arch,
             layout,
             params,
@@ -196,12 +208,12 @@ impl Network {
         rows: usize,
         f: impl Fn(&mut Workspace, Range<usize>) -> R + Sync,
     ) -> Vec<R> {
-        let step = pass_rows(&self.arch);
+        let step = rows_per_pass(self.macs_per_row);
         let mut workspaces = Vec::new();
         let mut results = Vec::new();
         for start in (0..rows.max(1)).step_by(step) {
             let end = (start + step).min(rows);
-            let ranges = shard_ranges(&self.arch, end - start)
+            let ranges = shards(self.macs_per_row, end - start)
                 .into_iter()
                 .map(|r| start + r.start..start + r.end)
                 .collect();
@@ -227,7 +239,7 @@ impl Network {
         self.check_rows(inputs, rows);
         assert_eq!(grads.len(), self.params.len(), "one gradient per parameter");
         let (d, c) = (self.arch.input_dim(), self.arch.target_dim());
-        let ranges = shard_ranges(&self.arch, rows);
+        let ranges = shards(self.macs_per_row, rows);
         let scale = 1.0 / rows.max(1) as f32;
         let shard = |ws: &mut Workspace, range: Range<usize>| {
             let n = range.len();
