@@ -169,12 +169,20 @@ impl Network {
         }))
     }
 
-    /// The summed loss of `rows` examples, in passes of [`pass_rows`] rows.
+    /// The summed loss of `rows` examples, each multiplied by its weight where `weights` are
+    /// given, in passes of [`pass_rows`] rows.
     ///
     /// # Shapes
-    /// - `inputs`: `[rows, input_dim]`; `targets`: `[rows, target_dim]`
-    pub fn loss(&self, inputs: &[f32], targets: &[f32], rows: usize) -> LossSums {
+    /// - `inputs`: `[rows, input_dim]`; `targets`: `[rows, target_dim]`; `weights`: `[rows]`
+    pub fn loss(
+        &self,
+        inputs: &[f32],
+        targets: &[f32],
+        weights: Option<&[f32]>,
+        rows: usize,
+    ) -> LossSums {
         self.check_rows(inputs, rows);
+        check_weights(weights, rows);
         let mut total = LossSums::default();
         if rows == 0 {
             return total;
@@ -185,11 +193,13 @@ impl Network {
             self.forward(&inputs[range.start * d..range.end * d], n, ws);
             let mut sums = LossSums::default();
             let t = &targets[range.start * c..range.end * c];
+            let w = weights.map(|w| &w[range.clone()]);
             head::loss(
                 &self.arch.head,
                 &ws.raw,
                 n,
                 t,
+                w,
                 None,
                 &mut ws.head,
                 &mut sums,
@@ -223,28 +233,35 @@ impl Network {
     }
 
     /// The summed loss of a batch and, in `grads`, the gradient of its **mean** with respect
-    /// to every parameter (what one training step descends).
+    /// to every parameter (what one training step descends): the weighted mean
+    /// Σ w·loss / Σ w where `weights` are given.
     ///
     /// # Shapes
-    /// - `inputs`: `[rows, input_dim]`; `targets`: `[rows, target_dim]`
+    /// - `inputs`: `[rows, input_dim]`; `targets`: `[rows, target_dim]`; `weights`: `[rows]`
     /// - `grads`: as many values as the parameters, overwritten
     pub fn gradient(
         &self,
         inputs: &[f32],
         targets: &[f32],
+        weights: Option<&[f32]>,
         rows: usize,
         grads: &mut [f32],
         workspaces: &mut Vec<Workspace>,
     ) -> LossSums {
         self.check_rows(inputs, rows);
+        check_weights(weights, rows);
         assert_eq!(grads.len(), self.params.len(), "one gradient per parameter");
         let (d, c) = (self.arch.input_dim(), self.arch.target_dim());
         let ranges = shards(self.macs_per_row, rows);
-        let scale = 1.0 / rows.max(1) as f32;
+        let scale = match weights {
+            None => 1.0 / rows.max(1) as f32,
+            Some(w) => (1.0 / w.iter().map(|&w| f64::from(w)).sum::<f64>()) as f32,
+        };
         let shard = |ws: &mut Workspace, range: Range<usize>| {
             let n = range.len();
             let x = &inputs[range.start * d..range.end * d];
             let t = &targets[range.start * c..range.end * c];
+            let w = weights.map(|w| &w[range.clone()]);
             self.forward(x, n, ws);
             let mut sums = LossSums::default();
             let d_raw = sized(&mut ws.d_raw, ws.raw.len());
@@ -253,6 +270,7 @@ impl Network {
                 &ws.raw,
                 n,
                 t,
+                w,
                 Some((d_raw, scale)),
                 &mut ws.head,
                 &mut sums,
@@ -476,6 +494,17 @@ impl Network {
                 }
             }
         }
+    }
+}
+
+/// Row weights must be one per row, finite and not negative, and not all zero.
+fn check_weights(weights: Option<&[f32]>, rows: usize) {
+    if let Some(w) = weights {
+        assert_eq!(w.len(), rows, "one weight per row");
+        assert!(
+            w.iter().all(|w| w.is_finite() && *w >= 0.0),
+            "row weights are finite and not negative"
+        );
     }
 }
 

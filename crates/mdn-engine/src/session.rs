@@ -13,11 +13,11 @@ use crate::network::{Network, Workspace};
 /// let arch = Architecture::mdn(Backbone::mlp(1, vec![8]), 1, 2).check()?;
 /// let mut session = Session::new(Network::init(arch, 0), AdamConfig::default());
 /// let (x, t) = ([-1.0, 0.0, 1.0], [0.5, -0.2, 0.3]);
-/// let first = session.step(&x, &t, 3, 1e-2).loss;
+/// let first = session.step(&x, &t, None, 3, 1e-2).loss;
 /// for _ in 0..200 {
-///     session.step(&x, &t, 3, 1e-2);
+///     session.step(&x, &t, None, 3, 1e-2);
 /// }
-/// assert!(session.network().loss(&x, &t, 3).loss < first);
+/// assert!(session.network().loss(&x, &t, None, 3).loss < first);
 /// # Ok::<(), mdn_engine::ArchitectureError>(())
 /// ```
 #[derive(Debug)]
@@ -61,22 +61,29 @@ impl Session {
         }
     }
 
-    /// One optimisation step on a batch: computes the loss and its gradient and, when the
-    /// loss is finite, takes an Adam step. A non-finite loss leaves the network and the
-    /// optimiser untouched; the caller sees it in the returned sums.
+    /// One optimisation step on a batch: computes the (weighted, where `weights` are given)
+    /// mean loss and its gradient and, when the loss is finite, takes an Adam step. A
+    /// non-finite loss leaves the network and the optimiser untouched; the caller sees it in
+    /// the returned sums.
     ///
     /// # Shapes
-    /// - `inputs`: `[rows, input_dim]`; `targets`: `[rows, target_dim]`
+    /// - `inputs`: `[rows, input_dim]`; `targets`: `[rows, target_dim]`; `weights`: `[rows]`
     pub fn step(
         &mut self,
         inputs: &[f32],
         targets: &[f32],
+        weights: Option<&[f32]>,
         rows: usize,
         learning_rate: f64,
     ) -> LossSums {
-        let sums =
-            self.network
-                .gradient(inputs, targets, rows, &mut self.grads, &mut self.workspaces);
+        let sums = self.network.gradient(
+            inputs,
+            targets,
+            weights,
+            rows,
+            &mut self.grads,
+            &mut self.workspaces,
+        );
         if sums.is_finite() {
             let (layout, params) = self.network.layout_and_params_mut();
             self.adam

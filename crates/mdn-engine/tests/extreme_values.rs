@@ -43,6 +43,7 @@ fn loss_and_gradients_are_finite_at_the_extremes() {
             &raw,
             rows,
             &targets,
+            None,
             Some((&mut d_raw, 1.0 / rows as f32)),
             &mut scratch,
             &mut sums,
@@ -71,7 +72,7 @@ fn a_network_stays_finite_for_huge_inputs() {
     let x = [1e6f32, -1e6, 3e5, 0.0, 1.0, 2.0, 3.0, 4.0];
     let t = [1e3f32, -1e3, 0.0, 0.0];
     let mut grads = vec![0.0; network.params().len()];
-    let sums = network.gradient(&x, &t, 2, &mut grads, &mut Vec::new());
+    let sums = network.gradient(&x, &t, None, 2, &mut grads, &mut Vec::new());
     assert!(sums.loss.is_finite(), "loss {}", sums.loss);
     assert!(grads.iter().all(|g| g.is_finite()));
 }

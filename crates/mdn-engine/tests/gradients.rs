@@ -65,7 +65,7 @@ fn problem(arch: Architecture, rows: usize, seed: u64) -> (Network, Vec<f32>, Ve
 
 /// Mean loss of the batch.
 fn mean_loss(network: &Network, x: &[f32], t: &[f32], rows: usize) -> f64 {
-    network.loss(x, t, rows).loss / rows as f64
+    network.loss(x, t, None, rows).loss / rows as f64
 }
 
 /// Checks the analytic gradient of the mean loss against central differences at a sample of
@@ -74,8 +74,8 @@ fn check_gradient(arch: Architecture, rows: usize) {
     let name = format!("{arch:?}");
     let (network, x, t) = problem(arch, rows, 7);
     let mut grads = vec![0.0; network.params().len()];
-    let sums = network.gradient(&x, &t, rows, &mut grads, &mut Vec::new());
-    let forward = network.loss(&x, &t, rows);
+    let sums = network.gradient(&x, &t, None, rows, &mut grads, &mut Vec::new());
+    let forward = network.loss(&x, &t, None, rows);
     assert!(
         (sums.loss - forward.loss).abs() <= 1e-5 * forward.loss.abs().max(1.0),
         "{name}: the training pass and the loss pass disagree: {} vs {}",
@@ -178,8 +178,8 @@ fn results_do_not_depend_on_the_number_of_threads() {
             .unwrap();
         pool.install(|| {
             let mut grads = vec![0.0; network.params().len()];
-            let sums = network.gradient(&x, &t, rows, &mut grads, &mut Vec::new());
-            (sums.loss, grads, network.loss(&x, &t, rows).loss)
+            let sums = network.gradient(&x, &t, None, rows, &mut grads, &mut Vec::new());
+            (sums.loss, grads, network.loss(&x, &t, None, rows).loss)
         })
     };
     let one = run(1);
@@ -200,5 +200,60 @@ fn shards_cover_every_row_once() {
         for pair in ranges.windows(2) {
             assert_eq!(pair[0].end, pair[1].start);
         }
+    }
+}
+
+#[test]
+fn row_weights_count_rows_as_often_as_they_say() {
+    // Integer weights are the same as repeating rows: loss and gradient of a weighted batch
+    // equal those of the batch with each row repeated `weight` times (to f32 rounding), and
+    // weights of 1 are exactly no weights at all.
+    for head in [
+        mixture(1, CovarianceKind::Isotropic),
+        mixture(2, CovarianceKind::Full),
+        Head::LeastSquares { target_dim: 2 },
+    ] {
+        let arch = mlp(Activation::Tanh, head);
+        let (network, x, t) = problem(arch, 6, 11);
+        let (d, c) = (
+            network.architecture().input_dim(),
+            network.architecture().target_dim(),
+        );
+        let weights = [1.0f32, 0.0, 3.0, 2.0, 1.0, 4.0];
+        let (mut xr, mut tr) = (Vec::new(), Vec::new());
+        for (r, &w) in weights.iter().enumerate() {
+            for _ in 0..w as usize {
+                xr.extend_from_slice(&x[r * d..(r + 1) * d]);
+                tr.extend_from_slice(&t[r * c..(r + 1) * c]);
+            }
+        }
+        let repeated_rows = tr.len() / c;
+        let n = network.params().len();
+        let (mut g_weighted, mut g_repeated) = (vec![0.0; n], vec![0.0; n]);
+        let weighted =
+            network.gradient(&x, &t, Some(&weights), 6, &mut g_weighted, &mut Vec::new());
+        let repeated = network.gradient(
+            &xr,
+            &tr,
+            None,
+            repeated_rows,
+            &mut g_repeated,
+            &mut Vec::new(),
+        );
+        assert!((weighted.loss - repeated.loss).abs() < 1e-5 * repeated.loss.abs().max(1.0));
+        assert_eq!(weighted.weight, repeated_rows as f64);
+        let largest = g_repeated.iter().fold(0.0f32, |a, g| a.max(g.abs()));
+        for (a, b) in g_weighted.iter().zip(&g_repeated) {
+            assert!((a - b).abs() <= 1e-5 * largest, "{head:?}: {a} vs {b}");
+        }
+        let loss = network.loss(&x, &t, Some(&weights), 6);
+        assert!((loss.loss - weighted.loss).abs() < 1e-9 * loss.loss.abs().max(1.0));
+
+        let ones = [1.0f32; 6];
+        let (mut g_ones, mut g_none) = (vec![0.0; n], vec![0.0; n]);
+        let with_ones = network.gradient(&x, &t, Some(&ones), 6, &mut g_ones, &mut Vec::new());
+        let without = network.gradient(&x, &t, None, 6, &mut g_none, &mut Vec::new());
+        assert_eq!(with_ones.loss, without.loss, "{head:?}");
+        assert_eq!(g_ones, g_none, "{head:?}");
     }
 }

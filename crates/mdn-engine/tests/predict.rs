@@ -114,7 +114,7 @@ fn predicted_mixtures_score_the_targets_as_the_loss_does() {
                 assert!((total - 1.0).abs() < 1e-6);
             }
             assert!(params.sigma.iter().all(|&s| s >= 1e-3));
-            let expected = net.loss(&x, &t, rows).loss;
+            let expected = net.loss(&x, &t, None, rows).loss;
             let got = nll(&params, &t);
             assert!(
                 (got - expected).abs() <= 1e-5 * expected.abs().max(1.0),
@@ -133,7 +133,7 @@ fn least_squares_predicts_its_raw_outputs_row_major() {
     };
     assert_eq!(means.len(), 6);
     // The loss against the predictions themselves is zero.
-    assert_eq!(net.loss(&x, &means, 2).loss, 0.0);
+    assert_eq!(net.loss(&x, &means, None, 2).loss, 0.0);
 }
 
 #[test]

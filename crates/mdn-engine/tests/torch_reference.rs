@@ -197,9 +197,9 @@ fn compare(arch: Architecture, reference: &Reference) -> Result<[f64; 3], String
         "{name}: the script and the architecture disagree on the number of tensors"
     );
 
-    let loss = network.loss(&x, &t, ROWS).loss;
+    let loss = network.loss(&x, &t, None, ROWS).loss;
     let mut grads = vec![0.0f32; network.params().len()];
-    let trained = network.gradient(&x, &t, ROWS, &mut grads, &mut Vec::new());
+    let trained = network.gradient(&x, &t, None, ROWS, &mut grads, &mut Vec::new());
 
     let mut errors = Vec::new();
     let mut worst = [0.0f64; 3];

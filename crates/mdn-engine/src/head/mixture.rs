@@ -168,7 +168,8 @@ pub(super) fn mixture_loss(
     raw: &[f32],
     rows: usize,
     targets: &[f32],
-    grad: Option<(&mut [f32], f32)>,
+    weights: Option<&[f32]>,
+    grad: Option<(&mut [f32], &[f32])>,
     scratch: &mut HeadScratch,
 ) -> f64 {
     let MixtureShape {
@@ -183,6 +184,7 @@ pub(super) fn mixture_loss(
         targets: t,
         max,
         sum,
+        ..
     } = scratch;
     let (log_alpha, sigma, slope, max, sum) =
         weights_and_scales(shape, raw, rows, log_alpha, sigma, slope, max, sum);
@@ -292,15 +294,24 @@ pub(super) fn mixture_loss(
         }
     }
     let mut total = 0.0f64;
-    for (&mx, &s) in max.iter().zip(&*sum) {
-        total -= f64::from(mx + math::ln(s));
+    match weights {
+        None => {
+            for (&mx, &s) in max.iter().zip(&*sum) {
+                total -= f64::from(mx + math::ln(s));
+            }
+        }
+        Some(w) => {
+            for ((&mx, &s), &w) in max.iter().zip(&*sum).zip(w) {
+                total -= f64::from(w) * f64::from(mx + math::ln(s));
+            }
+        }
     }
 
     let Some((d_raw, scale)) = grad else {
         return total;
     };
-    // sum ← scale / Σ, so that scale · r_i = joint_i · sum.
-    for s in sum.iter_mut() {
+    // sum ← scale / Σ, so that scale · r_i = joint_i · sum (a scale per row).
+    for (s, &scale) in sum.iter_mut().zip(scale) {
         *s = scale / *s;
     }
     for i in 0..m {
@@ -309,10 +320,11 @@ pub(super) fn mixture_loss(
             *r *= f; // scale · r_i
         }
         let r = column(joint, i, rows);
-        for ((d, &la), &r) in column_mut(d_raw, i, rows)
+        for (((d, &la), &r), &scale) in column_mut(d_raw, i, rows)
             .iter_mut()
             .zip(column(log_alpha, i, rows))
             .zip(r)
+            .zip(scale)
         {
             *d = scale * math::exp(la) - r;
         }

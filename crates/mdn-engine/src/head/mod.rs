@@ -28,21 +28,24 @@ mod mixture;
 mod squared;
 
 use crate::arch::Head;
-use crate::buffers::transpose;
+use crate::buffers::{sized, transpose};
 use crate::vectorized;
 use mdn_mixture::CovarianceKind;
 use mixture::MixtureShape;
 
-/// Sums of the loss over the rows of one or more passes.
+/// Sums of the loss over the rows of one or more passes, each row counted with its weight
+/// (1 without weights).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LossSums {
-    /// Σ over rows of the per-row loss: −log p(t|x) for a mixture (standardised units), the
-    /// mean squared error over target dimensions for least squares.
+    /// Σ over rows of weight × the per-row loss: −log p(t|x) for a mixture (standardised
+    /// units), the mean squared error over target dimensions for least squares.
     pub loss: f64,
-    /// Least squares: Σ over rows of the squared residual, per target dimension.
+    /// Least squares: Σ over rows of weight × the squared residual, per target dimension.
     pub squared: Vec<f64>,
     /// Rows summed.
     pub rows: usize,
+    /// Σ of the rows' weights (`rows` without weights): what the sums are means over.
+    pub weight: f64,
 }
 
 impl LossSums {
@@ -50,6 +53,7 @@ impl LossSums {
     pub fn add(&mut self, other: &LossSums) {
         self.loss += other.loss;
         self.rows += other.rows;
+        self.weight += other.weight;
         if self.squared.len() < other.squared.len() {
             self.squared.resize(other.squared.len(), 0.0);
         }
@@ -75,6 +79,7 @@ pub struct HeadScratch {
     pub(super) targets: Vec<f32>,
     pub(super) max: Vec<f32>,
     pub(super) sum: Vec<f32>,
+    pub(super) row_scale: Vec<f32>,
 }
 
 /// Mixture parameters of a batch, row-major, in the head's (standardised) units.
@@ -121,18 +126,20 @@ pub(super) fn column_mut(buffer: &mut [f32], w: usize, rows: usize) -> &mut [f32
     &mut buffer[w * rows..(w + 1) * rows]
 }
 
-/// The loss of a batch under the head, added to `sums`; with `grad = Some((d_raw, scale))`
-/// also writes `scale` × the gradient of the summed per-row loss with respect to the raw
-/// outputs into `d_raw`.
+/// The loss of a batch under the head, each row's multiplied by its weight (1 where
+/// `weights` is `None`), added to `sums`; with `grad = Some((d_raw, scale))` also writes
+/// `scale` × the gradient of that weighted sum with respect to the raw outputs into `d_raw`.
 ///
 /// # Shapes
 /// - `raw`, `d_raw`: `[head.width(), rows]`, feature-major
-/// - `targets`: `[rows, c]`, row-major
+/// - `targets`: `[rows, c]`, row-major; `weights`: `[rows]`
+#[allow(clippy::too_many_arguments)]
 pub fn loss(
     head: &Head,
     raw: &[f32],
     rows: usize,
     targets: &[f32],
+    weights: Option<&[f32]>,
     grad: Option<(&mut [f32], f32)>,
     scratch: &mut HeadScratch,
     sums: &mut LossSums,
@@ -142,6 +149,20 @@ pub fn loss(
     if let Some((d_raw, _)) = &grad {
         assert_eq!(d_raw.len(), raw.len(), "head gradient");
     }
+    if let Some(w) = weights {
+        assert_eq!(w.len(), rows, "one weight per row");
+    }
+    // The gradient's scale per row: `scale`, times the row's weight. Without weights every
+    // row's is `scale` itself, so the weighted path computes the same bits.
+    let mut row_scale = std::mem::take(&mut scratch.row_scale);
+    let grad = grad.map(|(d_raw, scale)| {
+        let per_row = sized(&mut row_scale, rows);
+        match weights {
+            Some(w) => per_row.iter_mut().zip(w).for_each(|(s, &w)| *s = scale * w),
+            None => per_row.fill(scale),
+        }
+        d_raw
+    });
     match *head {
         Head::Mixture {
             target_dim,
@@ -155,8 +176,9 @@ pub fn loss(
                 covariance,
                 min_sigma,
             };
+            let grad = grad.map(|d_raw| (d_raw, &row_scale[..rows]));
             let loss = vectorized!(mixture::mixture_loss(
-                shape, raw, rows, targets, grad, scratch
+                shape, raw, rows, targets, weights, grad, scratch
             ),);
             sums.loss += loss;
         }
@@ -164,12 +186,15 @@ pub fn loss(
             if sums.squared.len() < target_dim {
                 sums.squared.resize(target_dim, 0.0);
             }
+            let grad = grad.map(|d_raw| (d_raw, &row_scale[..rows]));
             vectorized!(squared::squared_loss(
-                target_dim, raw, rows, targets, grad, scratch, sums
+                target_dim, raw, rows, targets, weights, grad, scratch, sums
             ),);
         }
     }
+    scratch.row_scale = row_scale;
     sums.rows += rows;
+    sums.weight += weights.map_or(rows as f64, |w| w.iter().map(|&w| f64::from(w)).sum());
 }
 
 /// The head's prediction for a batch: mixture parameters or point predictions, row-major.

@@ -4,13 +4,15 @@ use super::{HeadScratch, LossSums, column, column_mut};
 use crate::buffers::{sized, transpose};
 
 /// Least squares: per-row mean squared error over the c targets.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) fn squared_loss(
     c: usize,
     raw: &[f32],
     rows: usize,
     targets: &[f32],
-    mut grad: Option<(&mut [f32], f32)>,
+    weights: Option<&[f32]>,
+    mut grad: Option<(&mut [f32], &[f32])>,
     scratch: &mut HeadScratch,
     sums: &mut LossSums,
 ) {
@@ -25,13 +27,23 @@ pub(super) fn squared_loss(
         {
             *e = p - t;
         }
-        let squared: f64 = residual.iter().map(|&e| f64::from(e * e)).sum();
+        let squared: f64 = match weights {
+            None => residual.iter().map(|&e| f64::from(e * e)).sum(),
+            Some(w) => residual
+                .iter()
+                .zip(w)
+                .map(|(&e, &w)| f64::from(w) * f64::from(e * e))
+                .sum(),
+        };
         sums.squared[j] += squared;
         sums.loss += squared / c as f64;
         if let Some((d_raw, scale)) = &mut grad {
-            let factor = 2.0 * *scale / c as f32;
-            for (d, &e) in column_mut(d_raw, j, rows).iter_mut().zip(&*residual) {
-                *d = factor * e;
+            for ((d, &e), &scale) in column_mut(d_raw, j, rows)
+                .iter_mut()
+                .zip(&*residual)
+                .zip(scale.iter())
+            {
+                *d = 2.0 * scale / c as f32 * e;
             }
         }
     }

@@ -143,7 +143,9 @@ impl TrainStep {
             self.ts.push(self.t[r]);
         }
         let n = rows.len();
-        let sums = self.session.step(&self.xs, &self.ts, n, LEARNING_RATE);
+        let sums = self
+            .session
+            .step(&self.xs, &self.ts, None, n, LEARNING_RATE);
         assert!(sums.is_finite(), "the workloads do not diverge");
         sums.loss / n as f64
     }

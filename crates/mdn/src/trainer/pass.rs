@@ -63,7 +63,7 @@ impl PassTotals {
     ) -> Self {
         let c = network.architecture().target_dim();
         let rows = t.len() / c;
-        let sums = network.loss(x, t, rows);
+        let sums = network.loss(x, t, None, rows);
         let mut totals = PassTotals {
             rows,
             nll: sums.loss,

@@ -82,7 +82,7 @@ impl Run {
             t.clear();
             gather_rows(&data.train_x, d, batch, &mut x);
             gather_rows(&data.train_t, c, batch, &mut t);
-            let sums = self.session.step(&x, &t, batch.len(), lr);
+            let sums = self.session.step(&x, &t, None, batch.len(), lr);
             if !sums.is_finite() {
                 return Err(NonFinite);
             }
