@@ -1,28 +1,103 @@
-//! Reading numeric columns from CSV files, with errors that name the file, line and column.
+//! Reading columns of CSV files into tables, with errors that name the file, line and column.
 //!
 //! Every message about a row names the file and its **line number** (the header is line 1),
 //! which is what an editor shows and what stays right through blank lines and quoted fields
-//! that span lines. Gzipped files (`.csv.gz`) are read as they are.
+//! that span lines. Gzipped files (`.csv.gz`) are read as they are. Missing cells — empty,
+//! `NA`, `NaN` or `null`, in any case — are read as missing; what to do with them is the
+//! command's choice (`--missing`).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use mdn::mdn_mixture::GaussianMixture;
-use mdn::{MdnError, Model};
+use mdn::{
+    CellProblem, Cells, EncodeOptions, Frame, InputColumn, MdnError, Model, Prediction, Schema,
+    is_missing_token,
+};
 
 /// The first bytes of every gzip file.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-/// A chunk of input rows: where they come from and their values.
+/// How to read a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnRead {
+    /// Numbers (a cell that is not one is an error); `target` words the error for a target.
+    Number { target: bool },
+    /// Text, kept as written.
+    Text,
+    /// Numbers while every cell is one; text as soon as one is not (a categorical input).
+    Auto,
+}
+
+/// The columns a model reads from a table, and how: its inputs, as its schema encodes them,
+/// then (`targets`) its targets and (`weights`) a weight column.
+pub fn model_columns(
+    schema: &Schema,
+    targets: bool,
+    weights: Option<&str>,
+) -> Vec<(String, ColumnRead)> {
+    let mut columns: Vec<(String, ColumnRead)> = schema
+        .inputs
+        .iter()
+        .map(|column| {
+            let read = match column {
+                InputColumn::Numeric { .. } => ColumnRead::Number { target: false },
+                InputColumn::Categorical { .. } => ColumnRead::Text,
+            };
+            (column.name().to_string(), read)
+        })
+        .collect();
+    if targets {
+        columns.extend(
+            schema
+                .targets
+                .iter()
+                .map(|t| (t.name.clone(), ColumnRead::Number { target: true })),
+        );
+    }
+    columns.extend(weights.map(|w| (w.to_string(), ColumnRead::Number { target: false })));
+    columns
+}
+
+/// One column being read.
+enum Builder {
+    Numbers(Vec<f64>),
+    Text(Vec<Option<String>>),
+}
+
+impl Builder {
+    fn new(read: ColumnRead) -> Self {
+        match read {
+            ColumnRead::Text => Builder::Text(Vec::new()),
+            _ => Builder::Numbers(Vec::new()),
+        }
+    }
+
+    fn into_cells(self) -> Cells {
+        match self {
+            Builder::Numbers(v) => Cells::Numbers(v),
+            Builder::Text(v) => Cells::Text(v),
+        }
+    }
+}
+
+/// The rows of a [`Chunk`].
+pub enum Rows {
+    /// A table of the selected columns.
+    Frame(Frame),
+    /// The network's input features, row-major (an image file's pixels).
+    Features(Vec<f64>),
+}
+
+/// A chunk of input rows: where they come from and what they hold.
 pub struct Chunk {
     /// Index (from 0) of the chunk's first row: the `row` column of outputs.
     pub first_row: usize,
     /// Where each row is, for messages.
     pub origin: Origin,
-    /// The selected columns of every row, row-major.
-    pub values: Vec<f64>,
+    /// The rows.
+    pub rows: Rows,
 }
 
 /// Where the rows of a [`Chunk`] come from.
@@ -33,7 +108,24 @@ pub enum Origin {
     Images,
 }
 
+/// What to add to a cell's error, in the command line's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hints {
+    /// Training: missing cells can be dropped.
+    Train,
+    /// Predicting and evaluating: rows with missing cells can be skipped.
+    Query,
+}
+
 impl Chunk {
+    /// Number of rows.
+    pub fn len(&self, features_per_row: usize) -> usize {
+        match &self.rows {
+            Rows::Frame(frame) => frame.rows(),
+            Rows::Features(v) => v.len() / features_per_row.max(1),
+        }
+    }
+
     /// Where row `i` of the chunk is: `"line L"` of a CSV file, `"image N"` of an image file.
     pub fn place(&self, i: usize) -> String {
         match &self.origin {
@@ -47,29 +139,81 @@ impl Chunk {
         format!("{}: {}", source.display(), self.place(i))
     }
 
-    /// The model's mixtures for this chunk's rows (`inputs`: their input columns), with an
-    /// error naming `source` and the row's place in it.
-    pub fn mixtures(
-        &self,
-        model: &Model,
-        inputs: &[f64],
-        source: &Path,
-    ) -> Result<Vec<GaussianMixture>> {
-        model.predict(inputs).map_err(|error| match error {
+    /// A library error about this chunk's rows in the command line's words: the file, the
+    /// line and, for a cell, the column and the flag that would let it pass.
+    pub fn error(&self, source: &Path, error: MdnError, hints: Hints) -> anyhow::Error {
+        match error {
+            MdnError::InvalidCell {
+                row,
+                column,
+                problem,
+            } => {
+                let hint = match (&problem, hints) {
+                    (CellProblem::Missing, Hints::Train) => "; --missing drop leaves such rows out",
+                    (CellProblem::Missing, Hints::Query) => "; --missing skip leaves such rows out",
+                    (CellProblem::UnknownCategory(_), _) => {
+                        "; --unknown-category zero encodes it as no category"
+                    }
+                    _ => "",
+                };
+                anyhow::anyhow!(
+                    "{}, column '{column}': {}{hint}",
+                    self.at(source, row),
+                    quote_problem(&problem)
+                )
+            }
             MdnError::InvalidPrediction { row, .. } => {
                 anyhow::Error::from(error).context(self.at(source, row))
             }
             other => anyhow::Error::from(other).context(source.display().to_string()),
-        })
+        }
+    }
+
+    /// The model's predictions for this chunk's rows, and for each its row in the chunk
+    /// (rows with a missing input are left out or refused as `options` say), with errors
+    /// naming `source` and the row's place in it.
+    pub fn predictions(
+        &self,
+        model: &Model,
+        options: EncodeOptions,
+        source: &Path,
+    ) -> Result<(Vec<Prediction>, Vec<usize>)> {
+        let result = match &self.rows {
+            Rows::Frame(frame) => model.predict_frame(frame, options),
+            Rows::Features(x) => model.predict(x).map(|p| {
+                let rows = (0..p.len()).collect();
+                (p, rows)
+            }),
+        };
+        result.map_err(|e| self.error(source, e, Hints::Query))
     }
 }
 
-/// A CSV file opened for reading a chosen set of numeric columns, in chunks.
+/// A cell problem with its value excerpted, so that binary or huge cells print short.
+fn quote_problem(problem: &CellProblem) -> String {
+    match problem {
+        CellProblem::NotANumber(v) => format!("'{}' is not a number", excerpt(v, 40)),
+        CellProblem::TextTarget(v) => {
+            format!(
+                "'{}' is text, but a target must be a number",
+                excerpt(v, 40)
+            )
+        }
+        CellProblem::UnknownCategory(v) => format!(
+            "'{}' is a category the model never saw in training",
+            excerpt(v, 40)
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// A CSV file opened for reading a chosen set of columns, in chunks of rows.
 pub struct Table {
     path: PathBuf,
     reader: csv::Reader<Box<dyn Read>>,
     header: Vec<String>,
-    selected: Vec<usize>,
+    /// The selected columns: their index in the header, name and how to read them.
+    selected: Vec<(usize, String, ColumnRead)>,
     record: csv::StringRecord,
     rows_read: usize,
 }
@@ -124,14 +268,13 @@ fn csv_error(path: &Path, error: &csv::Error) -> String {
 }
 
 impl Table {
-    /// Opens `path` and finds `columns` by header name.
-    pub fn open(path: &Path, columns: &[String]) -> Result<Self> {
-        Self::open_for(path, columns, None)
-    }
-
-    /// Like [`Table::open`]; a missing column's error says that `needed_by` (e.g. a model
-    /// file) needs it.
-    pub fn open_for(path: &Path, columns: &[String], needed_by: Option<&Path>) -> Result<Self> {
+    /// Opens `path` and finds `columns` by header name; a missing column's error says that
+    /// `needed_by` (e.g. a model file) needs it.
+    pub fn open(
+        path: &Path,
+        columns: &[(String, ColumnRead)],
+        needed_by: Option<&Path>,
+    ) -> Result<Self> {
         let shown = path.display();
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
@@ -166,8 +309,8 @@ impl Table {
         }
         let selected = columns
             .iter()
-            .map(|name| {
-                header.iter().position(|h| h == name).with_context(|| {
+            .map(|(name, read)| {
+                let index = header.iter().position(|h| h == name).with_context(|| {
                     let needed = needed_by
                         .map(|m| format!(", which {} needs", m.display()))
                         .unwrap_or_default();
@@ -175,7 +318,8 @@ impl Table {
                         "{shown}: no column named '{name}'{needed} (the header has: {})",
                         excerpt(&header.join(", "), 400)
                     )
-                })
+                })?;
+                Ok((index, name.clone(), *read))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
@@ -188,12 +332,12 @@ impl Table {
         })
     }
 
-    /// Reads up to `max_rows` rows, appending the selected columns row-major to `out` and
-    /// each row's line to `lines`. Returns how many rows were read (0 at the end of the file).
+    /// Reads up to `max_rows` rows into one builder per selected column and each row's line
+    /// into `lines`. Returns how many rows were read (0 at the end of the file).
     fn read_chunk(
         &mut self,
         max_rows: usize,
-        out: &mut Vec<f64>,
+        columns: &mut [Builder],
         lines: &mut Vec<u64>,
     ) -> Result<usize> {
         let mut rows = 0;
@@ -209,22 +353,22 @@ impl Table {
                 // A blank line; the csv crate already skips truly empty ones.
                 continue;
             }
-            let (fields, columns) = (self.record.len(), self.header.len());
-            if fields != columns {
-                let detail = if fields < columns {
+            let (fields, width) = (self.record.len(), self.header.len());
+            if fields != width {
+                let detail = if fields < width {
                     format!("no value for column '{}'", self.header[fields])
                 } else {
-                    format!("extra value '{}'", excerpt(&self.record[columns], 40))
+                    format!("extra value '{}'", excerpt(&self.record[width], 40))
                 };
                 bail!(
-                    "{}: {} has {fields} field{} but the header has {columns} ({detail})",
+                    "{}: {} has {fields} field{} but the header has {width} ({detail})",
                     self.path.display(),
                     self.line(),
                     if fields == 1 { "" } else { "s" },
                 );
             }
-            for &column in &self.selected {
-                out.push(self.parse(column)?);
+            for (k, builder) in columns.iter_mut().enumerate() {
+                self.read_cell(k, builder)?;
             }
             lines.push(self.line_number());
             self.rows_read += 1;
@@ -233,28 +377,49 @@ impl Table {
         Ok(rows)
     }
 
-    fn parse(&self, column: usize) -> Result<f64> {
-        let cell = &self.record[column];
-        let at = || {
-            format!(
-                "{}: {}, column '{}'",
-                self.path.display(),
-                self.line(),
-                self.header[column]
-            )
-        };
-        if cell.is_empty() {
-            bail!("{}: the cell is empty; expected a number", at());
+    /// Appends the current record's cell of selected column `k` to its builder.
+    fn read_cell(&self, k: usize, builder: &mut Builder) -> Result<()> {
+        let (column, name, read) = &self.selected[k];
+        let cell = &self.record[*column];
+        let missing = is_missing_token(cell);
+        match builder {
+            Builder::Text(v) => v.push((!missing).then(|| cell.to_string())),
+            Builder::Numbers(v) if missing => v.push(f64::NAN),
+            Builder::Numbers(v) => match cell.parse::<f64>() {
+                Ok(value) if value.is_finite() => v.push(value),
+                Ok(_) => bail!(
+                    "{}: {}, column '{name}': '{}' is not a finite number",
+                    self.path.display(),
+                    self.line(),
+                    excerpt(cell, 40)
+                ),
+                Err(_) if *read == ColumnRead::Auto => {
+                    // The first text cell of an input: it is categorical, and the numbers
+                    // before it become the categories they read as (shortest form).
+                    let mut text: Vec<Option<String>> = v
+                        .iter()
+                        .map(|x| (!x.is_nan()).then(|| x.to_string()))
+                        .collect();
+                    text.push(Some(cell.to_string()));
+                    *builder = Builder::Text(text);
+                }
+                Err(_) => {
+                    let what = match read {
+                        ColumnRead::Number { target: true } => {
+                            "is text, but a target must be a number"
+                        }
+                        _ => "is not a number",
+                    };
+                    bail!(
+                        "{}: {}, column '{name}': '{}' {what}",
+                        self.path.display(),
+                        self.line(),
+                        excerpt(cell, 40)
+                    )
+                }
+            },
         }
-        // Quoted only on an error: this runs for every cell of every file.
-        let shown = || format!("'{}'", excerpt(cell, 40));
-        let value: f64 = cell
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{}: {} is not a number", at(), shown()))?;
-        if !value.is_finite() {
-            bail!("{}: {} is not a finite number", at(), shown());
-        }
-        Ok(value)
+        Ok(())
     }
 
     /// The line the current record starts on (the header is line 1).
@@ -267,24 +432,41 @@ impl Table {
         format!("line {}", self.line_number())
     }
 
-    /// Reads every remaining row; an error if there is none.
-    pub fn read_all(&mut self) -> Result<(Vec<f64>, usize)> {
-        let mut values = Vec::new();
-        let rows = self.read_chunk(usize::MAX, &mut values, &mut Vec::new())?;
-        self.require_rows()?;
-        Ok((values, rows))
-    }
-
     /// The next chunk of up to `max_rows` rows; `None` at the end of the file.
     pub fn next_chunk(&mut self, max_rows: usize) -> Result<Option<Chunk>> {
         let first_row = self.rows_read;
-        let (mut values, mut lines) = (Vec::new(), Vec::new());
-        let rows = self.read_chunk(max_rows, &mut values, &mut lines)?;
-        Ok((rows > 0).then_some(Chunk {
+        let mut columns: Vec<Builder> = self
+            .selected
+            .iter()
+            .map(|(_, _, r)| Builder::new(*r))
+            .collect();
+        let mut lines = Vec::new();
+        let rows = self.read_chunk(max_rows, &mut columns, &mut lines)?;
+        if rows == 0 {
+            return Ok(None);
+        }
+        let named = self
+            .selected
+            .iter()
+            .zip(columns)
+            .map(|((_, name, _), builder)| (name.clone(), builder.into_cells()))
+            .collect();
+        let frame =
+            Frame::new(named).map_err(|e| anyhow::anyhow!("{}: {e}", self.path.display()))?;
+        Ok(Some(Chunk {
             first_row,
             origin: Origin::Lines(lines),
-            values,
+            rows: Rows::Frame(frame),
         }))
+    }
+
+    /// Every remaining row as one chunk; an error if there is none.
+    pub fn read_all(&mut self) -> Result<Chunk> {
+        let chunk = self.next_chunk(usize::MAX)?;
+        self.require_rows()?;
+        chunk.ok_or_else(|| {
+            anyhow::anyhow!("{}: no data rows after the header", self.path.display())
+        })
     }
 
     /// An error naming the file if it had no data row after the header (call once all of it
@@ -295,25 +477,4 @@ impl Table {
         }
         Ok(())
     }
-}
-
-/// Reads two groups of columns (e.g. inputs and targets) from one file at once.
-pub fn read_columns(
-    path: &Path,
-    inputs: &[String],
-    targets: &[String],
-) -> Result<(Vec<f64>, Vec<f64>, usize)> {
-    let all: Vec<String> = inputs.iter().chain(targets).cloned().collect();
-    let mut table = Table::open(path, &all)?;
-    let (values, rows) = table.read_all()?;
-    let width = all.len();
-    let (mut x, mut t) = (
-        Vec::with_capacity(rows * inputs.len()),
-        Vec::with_capacity(rows * targets.len()),
-    );
-    for row in values.chunks_exact(width) {
-        x.extend_from_slice(&row[..inputs.len()]);
-        t.extend_from_slice(&row[inputs.len()..]);
-    }
-    Ok((x, t, rows))
 }

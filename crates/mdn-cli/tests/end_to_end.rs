@@ -206,9 +206,47 @@ fn check_eval(
     for t in targets {
         assert!(scores["per_target"][t]["rmse_mean"].is_f64(), "{scores}");
     }
+    // Calibration: CRPS, central-interval coverage at four levels, PIT's distance from U(0, 1).
+    assert!(number(&scores, "crps") > 0.0, "{scores}");
+    for level in ["0.5", "0.8", "0.9", "0.95"] {
+        let observed = scores["coverage"][level].as_f64().unwrap();
+        assert!(
+            (0.0..=1.0).contains(&observed),
+            "coverage {level}: {scores}"
+        );
+    }
+    assert_eq!(scores["coverage"]["0.9"], scores["coverage_90"]);
+    assert!((0.0..=1.0).contains(&number(&scores, "pit_ks")), "{scores}");
+    assert_eq!(scores["n_skipped"], 0);
     let per_row = s.csv("scores.csv");
-    assert_eq!(per_row.header, ["row", "log_lik"]);
+    let mut header = vec!["row".to_string(), "log_lik".to_string()];
+    header.extend(targets.iter().map(|t| format!("pit_{t}")));
+    header.extend(targets.iter().map(|t| format!("crps_{t}")));
+    assert_eq!(per_row.header, header);
     assert_rows_in_order(&per_row, rows);
+    let mut crps_sum = 0.0;
+    for t in targets {
+        let per_target = per_row.column(&format!("crps_{t}")).iter().sum::<f64>() / rows as f64;
+        assert_close(
+            scores["per_target"][t]["crps"].as_f64().unwrap(),
+            per_target,
+            1e-6,
+            "per-target crps = mean crps_<t>",
+        );
+        crps_sum += per_target;
+        assert!(
+            per_row
+                .column(&format!("pit_{t}"))
+                .iter()
+                .all(|p| (0.0..=1.0).contains(p))
+        );
+    }
+    assert_close(
+        number(&scores, "crps"),
+        crps_sum / targets.len() as f64,
+        1e-6,
+        "crps = mean over targets",
+    );
     let mean_nll = -per_row.column("log_lik").iter().sum::<f64>() / rows as f64;
     assert_close(
         number(&scores, "nll"),

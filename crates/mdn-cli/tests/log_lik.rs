@@ -1,5 +1,5 @@
-//! `eval --per-row` log-likelihoods against the mixture density recomputed here, from
-//! `predict --output params` and the data, independently of the crates' own density code.
+//! `eval --per-row` log-likelihoods, PIT values and CRPS against the mixture recomputed here,
+//! from `predict --output params` and the data, independently of the crates' own code.
 
 mod common;
 
@@ -75,8 +75,75 @@ fn mixture_log_density(params: &Csv, row: usize, targets: &[&str], t: &[f64]) ->
     logsumexp(&terms)
 }
 
-/// Trains on `data`, then checks every row's `log_lik` from `eval --per-row` against the
-/// density recomputed from `predict --output params`, and `nll` against their mean.
+/// Φ(z), the standard normal CDF, from erfc by Numerical Recipes' Chebyshev fit `erfcc`
+/// (fractional error below 1.2e-7 everywhere).
+fn normal_cdf(z: f64) -> f64 {
+    let x = -z / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.5 * x.abs());
+    let poly = -x * x - 1.26551223
+        + t * (1.00002368
+            + t * (0.37409196
+                + t * (0.09678418
+                    + t * (-0.18628806
+                        + t * (0.27886807
+                            + t * (-1.13520398
+                                + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+    let erfc = t * poly.exp();
+    0.5 * if x >= 0.0 { erfc } else { 2.0 - erfc }
+}
+
+/// (α_k, μ_kj, σ_kj) of target `j`'s marginal in row `row` of a params table.
+fn marginal(params: &Csv, row: usize, target: &str) -> Vec<(f64, f64, f64)> {
+    (0..)
+        .take_while(|k| params.has(&format!("alpha_{k}")))
+        .map(|k| {
+            (
+                params.num(row, &format!("alpha_{k}")),
+                params.num(row, &format!("mean_{k}_{target}")),
+                params.num(row, &format!("sigma_{k}_{target}")),
+            )
+        })
+        .collect()
+}
+
+/// F(y) of a marginal mixture.
+fn marginal_cdf(parts: &[(f64, f64, f64)], y: f64) -> f64 {
+    parts
+        .iter()
+        .map(|(a, m, s)| a * normal_cdf((y - m) / s))
+        .sum()
+}
+
+/// CRPS by its definition, ∫ (F(y) − 1{y ≥ t})² dy, by Simpson's rule on either side of t
+/// out to 12 standard deviations beyond the outermost component.
+fn crps_by_integral(parts: &[(f64, f64, f64)], t: f64) -> f64 {
+    let lo = parts.iter().map(|(_, m, s)| m - 12.0 * s).fold(t, f64::min);
+    let hi = parts.iter().map(|(_, m, s)| m + 12.0 * s).fold(t, f64::max);
+    let simpson = |a: f64, b: f64, f: &dyn Fn(f64) -> f64| {
+        let n = 4000;
+        let h = (b - a) / n as f64;
+        (0..=n)
+            .map(|k| {
+                let w = if k == 0 || k == n {
+                    1.0
+                } else if k % 2 == 1 {
+                    4.0
+                } else {
+                    2.0
+                };
+                w * f(a + h * k as f64)
+            })
+            .sum::<f64>()
+            * h
+            / 3.0
+    };
+    simpson(lo, t, &|y| marginal_cdf(parts, y).powi(2))
+        + simpson(t, hi, &|y| (1.0 - marginal_cdf(parts, y)).powi(2))
+}
+
+/// Trains on `data`, then checks every row's `log_lik`, `pit_<t>` and `crps_<t>` from `eval
+/// --per-row` against the mixture recomputed from `predict --output params`, and `nll` and
+/// `crps` against their means.
 fn check(data_kind: &str, inputs: &str, targets: &[&str], options: &[&str]) {
     let s = Scratch::new();
     s.data(data_kind, 250, 11, "data.csv");
@@ -102,7 +169,7 @@ fn check(data_kind: &str, inputs: &str, targets: &[&str], options: &[&str]) {
         "params.csv",
     ]);
     let (data, per_row, params) = (s.csv("data.csv"), s.csv("log_lik.csv"), s.csv("params.csv"));
-    assert_eq!(per_row.header, ["row", "log_lik"]);
+    assert_eq!(per_row.header[..2], ["row", "log_lik"]);
     assert_eq!(per_row.len(), data.len());
     assert_eq!(params.len(), data.len());
     if options.contains(&"full") {
@@ -120,6 +187,24 @@ fn check(data_kind: &str, inputs: &str, targets: &[&str], options: &[&str]) {
             "row {r}: eval says log p = {reported}, the parameters give {expected}"
         );
         total += expected;
+        for (j, name) in targets.iter().enumerate() {
+            let parts = marginal(&params, r, name);
+            let pit = per_row.num(r, &format!("pit_{name}"));
+            let expected = marginal_cdf(&parts, t[j]);
+            assert!(
+                (pit - expected).abs() <= 1e-6,
+                "row {r} {name}: PIT {pit} vs {expected}"
+            );
+            // The integral is slow; every tenth row is plenty.
+            if r % 10 == 0 {
+                let crps = per_row.num(r, &format!("crps_{name}"));
+                let expected = crps_by_integral(&parts, t[j]);
+                assert!(
+                    (crps - expected).abs() <= 1e-6,
+                    "row {r} {name}: CRPS {crps} vs {expected}"
+                );
+            }
+        }
     }
     assert_close(
         number(&scores, "nll"),
@@ -167,6 +252,28 @@ fn full_two_targets() {
 #[test]
 fn least_squares_two_targets() {
     check("robot", "x1,x2", &["th1", "th2"], &["--model-type", "mse"]);
+}
+
+#[test]
+fn the_independent_cdf_and_crps_agree_with_scipy() {
+    // scipy.stats.norm.cdf([-3, -0.5, 0, 1.7]) = [0.0013498980316301, 0.3085375387259869,
+    // 0.5, 0.9554345372414570]
+    for (z, p) in [
+        (-3.0, 0.0013498980316301),
+        (-0.5, 0.3085375387259869),
+        (0.0, 0.5),
+        (1.7, 0.955434537241457),
+    ] {
+        assert!((normal_cdf(z) - p).abs() < 2e-7 * p.max(0.01), "Φ({z})");
+    }
+    // The CRPS of N(0, 1) at 0 is 2φ(0) − 1/√π = (√2 − 1)/√π (Gneiting & Raftery 2007).
+    let expected = (2f64.sqrt() - 1.0) / PI.sqrt();
+    assert_close(
+        crps_by_integral(&[(1.0, 0.0, 1.0)], 0.0),
+        expected,
+        1e-6,
+        "CRPS of N(0,1) at 0",
+    );
 }
 
 #[test]

@@ -457,8 +457,16 @@ fn every_row_message_names_the_file_and_its_line() {
         let line = s.fails(&command, &["bad.csv", "line 7", "column 'x'", "'abc'"]);
         assert!(!line.contains("row "), "one convention, lines: {line}");
     }
-    let list = train_args("bad.csv", "x", "t", "o.mdn", &[]);
-    let line = s.fails(&args(&list), &["bad.csv", "line 7", "column 'x'"]);
+    // Text in an input makes it categorical when training; text in a target is refused.
+    s.write(
+        "bad_t.csv",
+        "x,t\n0.1,0.2\n\n\"0.3\",0.4\n0.5,\"0.6\n\"\n0.1,abc\n",
+    );
+    let list = train_args("bad_t.csv", "x", "t", "o.mdn", &[]);
+    let line = s.fails(
+        &args(&list),
+        &["bad_t.csv", "line 7", "column 't'", "'abc'"],
+    );
     assert!(!line.contains("row "), "one convention, lines: {line}");
 }
 

@@ -4,10 +4,12 @@
 //! - [`data`]: the toy inverse problem, the two-link robot arm and MNIST (IDX files);
 //! - [`experiments`]: one function per experiment, writing figures, `metrics.json` and
 //!   `report.md` into a directory;
-//! - [`plot`]: figures rendered to PNG and SVG with an embedded font.
+//! - [`plot`]: figures rendered to PNG and SVG with an embedded font;
+//! - [`calibration`]: the calibration figures of `mdn eval --report`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod calibration;
 pub mod data;
 mod error;
 pub mod experiments;

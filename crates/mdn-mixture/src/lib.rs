@@ -31,11 +31,13 @@
 
 mod batch;
 mod covariance;
+mod crps;
 mod error;
 mod marginal;
 mod mixture;
 mod modes;
 mod sampling;
+mod tilt;
 mod vexp;
 
 pub use covariance::{Covariance, CovarianceKind};

@@ -126,6 +126,22 @@ impl GaussianMixture {
         })
     }
 
+    /// A mixture of already-checked parts: normalised log-weights, finite means and valid
+    /// scales of the same shape.
+    pub(crate) fn from_parts(
+        dim: usize,
+        log_weights: Vec<f64>,
+        means: Vec<f64>,
+        scales: Scales,
+    ) -> Self {
+        Self {
+            dim,
+            log_weights,
+            means,
+            scales,
+        }
+    }
+
     /// Dimension c of the target.
     pub fn dim(&self) -> usize {
         self.dim

@@ -1,10 +1,16 @@
-//! In-memory training data: inputs and targets as row-major f64 matrices.
+//! In-memory training data: the network's input features and the targets as row-major f64
+//! matrices, with the schema that made them from a table.
 
 use crate::error::{MdnError, Result};
+use crate::frame::Frame;
+use crate::schema::{EncodeOptions, Schema, TableSpec};
 
-/// A set of (input, target) examples with column names.
+/// A set of (input, target) examples with column names, optional row weights, and the
+/// [`Schema`] that encodes a table's columns into the inputs (all numeric unless built by
+/// [`Dataset::from_frame`]).
 ///
 /// Values are checked to be finite on construction, so everything downstream can rely on it.
+/// Targets are in their own units, also those modelled as logarithms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     inputs: Vec<f64>,
@@ -13,6 +19,8 @@ pub struct Dataset {
     target_dim: usize,
     input_names: Vec<String>,
     target_names: Vec<String>,
+    weights: Option<Vec<f64>>,
+    schema: Schema,
 }
 
 fn default_names(prefix: &str, dim: usize) -> Vec<String> {
@@ -59,14 +67,110 @@ impl Dataset {
         if n_inputs == 0 {
             return Err(MdnError::InvalidData("the dataset has no rows".into()));
         }
+        let (input_names, target_names) = (
+            default_names("x", input_dim),
+            default_names("t", target_dim),
+        );
         Ok(Self {
             inputs,
             targets,
             input_dim,
             target_dim,
-            input_names: default_names("x", input_dim),
-            target_names: default_names("t", target_dim),
+            schema: Schema::numeric(&input_names, &target_names),
+            input_names,
+            target_names,
+            weights: None,
         })
+    }
+
+    /// The training rows of a table: `spec`'s columns, encoded by the [`Schema`] fitted on
+    /// them ([`Schema::fit`]), with rows that have a missing cell refused or left out as
+    /// `spec.missing` says. Returns the dataset and how many rows were left out.
+    pub fn from_frame(frame: &Frame, spec: &TableSpec) -> Result<(Self, usize)> {
+        let schema = Schema::fit(frame, spec)?;
+        let data = Self::encode(
+            frame,
+            schema,
+            spec.weights.as_deref(),
+            spec.missing,
+            Default::default(),
+        )?;
+        let omitted = frame.rows() - data.len();
+        Ok((data, omitted))
+    }
+
+    /// The rows of a table encoded by an existing `schema` (e.g. validation rows, encoded as
+    /// the training rows were), with its targets and, where named, its weights.
+    pub fn encode(
+        frame: &Frame,
+        schema: Schema,
+        weights: Option<&str>,
+        missing: crate::MissingPolicy,
+        unknown: crate::UnknownCategory,
+    ) -> Result<Self> {
+        let options = EncodeOptions {
+            targets: true,
+            weights,
+            missing,
+            unknown,
+        };
+        let encoded = schema.encode(frame, options)?;
+        if encoded.rows.is_empty() {
+            return Err(MdnError::InvalidData(format!(
+                "no row of {} is complete{}",
+                frame.rows(),
+                if frame.rows() > 0 {
+                    " (every row has a missing cell)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        let data = Self::new(
+            encoded.features,
+            schema.feature_count(),
+            encoded.targets,
+            schema.targets.len(),
+        )?
+        .with_names(schema.feature_names(), schema.target_names())?;
+        let data = match encoded.weights {
+            Some(w) => data.with_weights(w)?,
+            None => data,
+        };
+        Ok(Self { schema, ..data })
+    }
+
+    /// The same rows with weights (finite, 0 or more, not all 0): a row of weight 2 counts in
+    /// the loss as two rows of weight 1.
+    pub fn with_weights(mut self, weights: Vec<f64>) -> Result<Self> {
+        if weights.len() != self.len() {
+            return Err(MdnError::InvalidData(format!(
+                "{} weights for {} rows",
+                weights.len(),
+                self.len()
+            )));
+        }
+        if let Some(i) = weights.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
+            return Err(MdnError::InvalidData(format!(
+                "weight of row {i} is {}; weights must be finite and 0 or more",
+                weights[i]
+            )));
+        }
+        if weights.iter().all(|&w| w == 0.0) {
+            return Err(MdnError::InvalidData("every weight is 0".into()));
+        }
+        self.weights = Some(weights);
+        Ok(self)
+    }
+
+    /// The row weights, if any.
+    pub fn weights(&self) -> Option<&[f64]> {
+        self.weights.as_deref()
+    }
+
+    /// The schema that encodes a table's columns into these inputs.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
     }
 
     /// Replaces the column names (one per input and per target column).
@@ -80,8 +184,42 @@ impl Dataset {
                 self.target_dim
             )));
         }
+        if self.schema.all_numeric() {
+            self.schema = Schema {
+                targets: targets
+                    .iter()
+                    .zip(&self.schema.targets)
+                    .map(|(name, t)| crate::TargetColumn {
+                        name: name.clone(),
+                        log: t.log,
+                    })
+                    .collect(),
+                ..Schema::numeric(&inputs, &targets)
+            };
+        }
         self.input_names = inputs;
         self.target_names = targets;
+        Ok(self)
+    }
+
+    /// The same rows with the targets in `log_targets` modelled as their logarithm (each of
+    /// their values must be positive).
+    pub fn with_log_targets(mut self, log_targets: &[String]) -> Result<Self> {
+        for name in log_targets {
+            let Some(j) = self.target_names.iter().position(|n| n == name) else {
+                return Err(MdnError::InvalidData(format!(
+                    "log target '{name}' is not a target"
+                )));
+            };
+            if let Some(i) = (0..self.len()).find(|&i| self.target(i)[j] <= 0.0) {
+                return Err(MdnError::InvalidData(format!(
+                    "target '{name}' is {} in row {i}; the logarithm of a target needs every \
+                     value to be positive",
+                    self.target(i)[j]
+                )));
+            }
+            self.schema.targets[j].log = true;
+        }
         Ok(self)
     }
 
@@ -138,6 +276,11 @@ impl Dataset {
     /// The examples at `indices`, in that order.
     pub fn subset(&self, indices: &[usize]) -> Dataset {
         Dataset {
+            weights: self
+                .weights
+                .as_ref()
+                .map(|w| indices.iter().map(|&i| w[i]).collect()),
+            schema: self.schema.clone(),
             inputs: indices
                 .iter()
                 .flat_map(|&i| self.input(i))
@@ -169,6 +312,9 @@ impl Dataset {
         eat(&(self.target_dim as u64).to_le_bytes());
         for v in self.inputs.iter().chain(&self.targets) {
             eat(&v.to_bits().to_le_bytes());
+        }
+        for w in self.weights.iter().flatten() {
+            eat(&w.to_bits().to_le_bytes());
         }
         hash
     }

@@ -79,6 +79,16 @@ pub enum MdnError {
     /// Data handed to the library is inconsistent or not finite.
     #[error("invalid data: {0}")]
     InvalidData(String),
+    /// A cell of a table cannot be used: missing, not a number, an unseen category, ….
+    #[error("row {row}, column '{column}': {problem}")]
+    InvalidCell {
+        /// The row (from 0) of the table.
+        row: usize,
+        /// The column's name.
+        column: String,
+        /// What is wrong with the cell.
+        problem: crate::schema::CellProblem,
+    },
     /// The network's output for an input row is not a valid mixture (the input is likely far
     /// outside the training range).
     #[error(

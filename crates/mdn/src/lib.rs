@@ -20,7 +20,10 @@
 //! - [`Model`]: a trained network with its normalisation, saved to and loaded from one
 //!   safetensors file, whose predictions are [`mdn_mixture::GaussianMixture`]s in the data's
 //!   units;
-//! - [`Scores`]: NLL, RMSE and coverage of predictions against targets.
+//! - [`Frame`] / [`Schema`]: tables as users have them (numbers and text, missing cells) and
+//!   how their columns become the network's numbers (one-hot categories, log targets);
+//! - [`Prediction`]: p(t|x) for one row in the targets' own units;
+//! - [`Scores`]: NLL, RMSE, CRPS, interval coverage and PIT calibration against targets.
 //!
 //! # Examples
 //! ```no_run
@@ -51,10 +54,13 @@ mod config;
 mod dataset;
 mod error;
 mod file;
+mod frame;
 pub mod idx;
 mod mixtures;
 mod model;
 mod normalize;
+mod prediction;
+mod schema;
 mod scores;
 mod summary;
 pub mod trainer;
@@ -64,6 +70,7 @@ pub use config::{TrainConfig, ValidTrainConfig};
 pub use dataset::Dataset;
 pub use error::{MdnError, ModelFileError, Parameter, Result};
 pub use file::FORMAT_VERSION;
+pub use frame::{Cells, Frame, MISSING_TOKENS, is_missing_token};
 pub use mdn_engine::{
     Activation, Architecture, ArchitectureError, ArchitectureParameter, Backbone, CovarianceKind,
     Head, MAX_COMPONENTS, MAX_KERNEL, MAX_PARAMETERS, MAX_WIDTH, ValidArchitecture,
@@ -72,6 +79,11 @@ pub use mdn_mixture;
 pub use mdn_mixture::GaussianMixture;
 pub use model::{Model, ModelMeta, PREDICT_CHUNK_ROWS};
 pub use normalize::Standardizer;
-pub use scores::{ScoreAccumulator, Scores, TargetScores};
+pub use prediction::Prediction;
+pub use schema::{
+    CellProblem, EncodeOptions, Encoded, InputColumn, MissingPolicy, Schema, TableSpec,
+    TargetColumn, UnknownCategory,
+};
+pub use scores::{COVERAGE_LEVELS, PIT_BINS, RowScores, ScoreAccumulator, Scores, TargetScores};
 pub use summary::{Recovery, TrainingSummary};
 pub use trainer::{EpochRecord, History, Trained, Trainer, TrainingWarning};

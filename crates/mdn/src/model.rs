@@ -3,14 +3,16 @@
 use std::path::Path;
 
 use mdn_engine::{Network, ValidArchitecture};
-use mdn_mixture::GaussianMixture;
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::Dataset;
 use crate::error::{MdnError, ModelFileError, Result};
 use crate::file::{FileKind, Tensor, TensorFile};
+use crate::frame::Frame;
 use crate::mixtures::HostMixtures;
 use crate::normalize::Standardizer;
+use crate::prediction::Prediction;
+use crate::schema::{EncodeOptions, InputColumn, Schema};
 use crate::scores::{ScoreAccumulator, Scores};
 use crate::summary::TrainingSummary;
 
@@ -23,13 +25,14 @@ pub const PREDICT_CHUNK_ROWS: usize = 2048;
 pub struct ModelMeta {
     /// The architecture.
     pub architecture: ValidArchitecture,
-    /// Names of the input columns, in the order the network takes them.
-    pub input_names: Vec<String>,
-    /// Names of the target columns.
-    pub target_names: Vec<String>,
-    /// Standardisation of the inputs, fitted on the training rows.
+    /// The input and target columns: how a table's columns become the network's features
+    /// (numbers, or categories one-hot), and which targets are modelled as logarithms.
+    pub schema: Schema,
+    /// Standardisation of the features, fitted on the training rows (the identity for the
+    /// one-hot features of categories).
     pub input_scaler: Standardizer,
-    /// Standardisation of the targets, fitted on the training rows.
+    /// Standardisation of the modelled targets (log t for log targets), fitted on the
+    /// training rows.
     pub target_scaler: Standardizer,
     /// For a least-squares network: the standard deviation of its training residuals per
     /// target, in standardised units, which makes its predictive density a Gaussian.
@@ -47,18 +50,27 @@ impl ModelMeta {
             self.architecture.input_dim(),
             self.architecture.target_dim(),
         );
-        if self.input_names.len() != d || self.input_scaler.dim() != d {
+        let features = self.schema.feature_count();
+        if features != d || self.input_scaler.dim() != d {
             return Err(format!(
-                "{} input names and a {}-feature scaler for a {d}-input network",
-                self.input_names.len(),
+                "{features} features and a {}-feature scaler for a {d}-input network",
                 self.input_scaler.dim()
             ));
         }
-        if self.target_names.len() != c || self.target_scaler.dim() != c {
+        if self.schema.targets.len() != c || self.target_scaler.dim() != c {
             return Err(format!(
-                "{} target names and a {}-target scaler for a {c}-target network",
-                self.target_names.len(),
+                "{} targets and a {}-target scaler for a {c}-target network",
+                self.schema.targets.len(),
                 self.target_scaler.dim()
+            ));
+        }
+        let empty = self.schema.inputs.iter().find(|column| {
+            matches!(column, InputColumn::Categorical { categories, .. } if categories.is_empty())
+        });
+        if let Some(column) = empty {
+            return Err(format!(
+                "categorical input '{}' has no categories",
+                column.name()
             ));
         }
         let scalers_ok = self
@@ -82,7 +94,7 @@ impl ModelMeta {
 
 /// A trained network ready for prediction, in the data's original units.
 ///
-/// Every query goes through [`mdn_mixture::GaussianMixture`], so means, the best component,
+/// Every query goes through [`Prediction`] and [`mdn_mixture::GaussianMixture`], so means, the best component,
 /// modes, samples and quantiles all come from one implementation.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -111,17 +123,23 @@ impl Model {
         &self.meta.training
     }
 
-    /// Names of the input columns.
-    pub fn input_names(&self) -> &[String] {
-        &self.meta.input_names
+    /// The input and target columns.
+    pub fn schema(&self) -> &Schema {
+        &self.meta.schema
+    }
+
+    /// Names of the input columns (what a table must hold to be predicted).
+    pub fn input_names(&self) -> Vec<String> {
+        self.meta.schema.input_names()
     }
 
     /// Names of the target columns.
-    pub fn target_names(&self) -> &[String] {
-        &self.meta.target_names
+    pub fn target_names(&self) -> Vec<String> {
+        self.meta.schema.target_names()
     }
 
-    /// Number of input features.
+    /// Number of the network's input features: the input columns where all are numeric,
+    /// more where categories are one-hot.
     pub fn input_dim(&self) -> usize {
         self.meta.architecture.input_dim()
     }
@@ -137,11 +155,12 @@ impl Model {
         self.network.params()
     }
 
-    /// Predicts p(t|x) for each row of the row-major `inputs` (`rows × input_dim`, original
-    /// units), as mixtures in original target units.
+    /// Predicts p(t|x) for each row of the row-major features `inputs` (`rows × input_dim`,
+    /// original units: for a model whose inputs are all numeric, the input columns in order;
+    /// use [`Model::predict_frame`] for tables with categories), in the targets' own units.
     ///
     /// Rows are processed [`PREDICT_CHUNK_ROWS`] at a time.
-    pub fn predict(&self, inputs: &[f64]) -> Result<Vec<GaussianMixture>> {
+    pub fn predict(&self, inputs: &[f64]) -> Result<Vec<Prediction>> {
         let d = self.input_dim();
         if !inputs.len().is_multiple_of(d) {
             return Err(MdnError::InvalidData(format!(
@@ -151,12 +170,13 @@ impl Model {
         }
         if let Some(i) = inputs.iter().position(|v| !v.is_finite()) {
             return Err(MdnError::InvalidData(format!(
-                "input row {} column '{}' is {}; every value must be finite",
+                "input row {} feature '{}' is {}; every value must be finite",
                 i / d,
-                self.meta.input_names[i % d],
+                self.meta.schema.feature_names()[i % d],
                 inputs[i]
             )));
         }
+        let log = self.meta.schema.log_targets();
         let mut mixtures = Vec::with_capacity(inputs.len() / d);
         for chunk in inputs.chunks(PREDICT_CHUNK_ROWS * d) {
             let x = self.meta.input_scaler.transform(chunk);
@@ -169,14 +189,33 @@ impl Model {
                         reason: e.to_string(),
                     }
                 })?;
-                mixtures.push(mixture);
+                mixtures.push(Prediction::new(mixture, log.clone()));
             }
         }
         Ok(mixtures)
     }
 
+    /// Predicts p(t|x) for the rows of a table (by the model's input columns, encoded as in
+    /// training). Rows with a missing input are refused or left out as `options.missing`
+    /// says; returns the predictions and, for each, its row in the table.
+    pub fn predict_frame(
+        &self,
+        frame: &Frame,
+        options: EncodeOptions,
+    ) -> Result<(Vec<Prediction>, Vec<usize>)> {
+        let encoded = self.meta.schema.encode(frame, options)?;
+        let predictions = self.predict(&encoded.features).map_err(|e| match e {
+            MdnError::InvalidPrediction { row, reason } => MdnError::InvalidPrediction {
+                row: encoded.rows[row],
+                reason,
+            },
+            other => other,
+        })?;
+        Ok((predictions, encoded.rows))
+    }
+
     /// Predicts p(t|x) for one input row.
-    pub fn predict_one(&self, input: &[f64]) -> Result<GaussianMixture> {
+    pub fn predict_one(&self, input: &[f64]) -> Result<Prediction> {
         if input.len() != self.input_dim() {
             return Err(MdnError::InvalidData(format!(
                 "expected {} input values, got {}",
@@ -206,8 +245,9 @@ impl Model {
             .collect())
     }
 
-    /// Scores the model on `data` (whose columns must be in the model's order): NLL, RMSE of
-    /// the mean and of the best component, and 90% interval coverage.
+    /// Scores the model on `data` (whose columns must be in the model's order, and whose
+    /// weights, if any, weight the rows): NLL, RMSE of the mean and of the best component,
+    /// CRPS, interval coverage and PIT calibration.
     pub fn evaluate(&self, data: &Dataset) -> Result<Scores> {
         if data.input_dim() != self.input_dim() || data.target_dim() != self.target_dim() {
             return Err(MdnError::InvalidData(format!(
@@ -218,11 +258,12 @@ impl Model {
                 self.target_dim()
             )));
         }
-        let mut scores = ScoreAccumulator::new(self.target_names().to_vec());
-        let mixtures = self.predict(data.inputs())?;
-        for (i, mixture) in mixtures.iter().enumerate() {
+        let mut scores = ScoreAccumulator::new(self.target_names());
+        let predictions = self.predict(data.inputs())?;
+        for (i, prediction) in predictions.iter().enumerate() {
+            let weight = data.weights().map_or(1.0, |w| w[i]);
             scores
-                .add(mixture, data.target(i))
+                .add(prediction, data.target(i), weight)
                 .map_err(|e| MdnError::InvalidData(format!("row {i}: {e}")))?;
         }
         Ok(scores.finish())

@@ -38,6 +38,18 @@ impl Standardizer {
         Self { mean, std }
     }
 
+    /// Like [`Standardizer::fit`] for the columns where `numeric` is true; the others (the
+    /// 0/1 indicators of categories) keep mean 0 and std 1, so they reach the network as
+    /// they are.
+    pub fn fit_numeric(data: &[f64], dim: usize, numeric: &[bool]) -> Self {
+        let mut scaler = Self::fit(data, dim);
+        for (d, _) in numeric.iter().enumerate().filter(|(_, n)| !**n) {
+            scaler.mean[d] = 0.0;
+            scaler.std[d] = 1.0;
+        }
+        scaler
+    }
+
     /// Fits a single mean and standard deviation over all values (used for image pixels,
     /// where per-pixel statistics would amplify the always-black borders), repeated for each
     /// of the `dim` features.

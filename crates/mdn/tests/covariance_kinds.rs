@@ -42,7 +42,7 @@ fn full_covariance_learns_the_correlation() {
             .check()
             .unwrap();
         let model = trainer.fit(&network, &data).unwrap().model;
-        let mixture = model.predict_one(&[0.0]).unwrap();
+        let mixture = model.predict_one(&[0.0]).unwrap().into_mixture();
         let cov = mixture.covariance();
         let correlation = cov[1] / (cov[0] * cov[3]).sqrt();
         let ll = model.log_likelihood(data.inputs(), data.targets()).unwrap();

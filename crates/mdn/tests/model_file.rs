@@ -169,6 +169,7 @@ fn the_weights_are_named_tensors_in_the_architectures_order() {
     assert_eq!(metadata["format"], "mdn-model");
     assert_eq!(metadata["format_version"], "2");
     let meta: serde_json::Value = serde_json::from_str(metadata["mdn"].as_str().unwrap()).unwrap();
-    assert_eq!(meta["input_names"][0], "x");
+    assert_eq!(meta["schema"]["inputs"][0]["name"], "x");
+    assert_eq!(meta["schema"]["inputs"][0]["kind"], "numeric");
     assert!(metadata["checksum"].as_str().unwrap().starts_with("crc32:"));
 }

@@ -23,8 +23,8 @@ struct Info<'a> {
     kind: &'static str,
     components: usize,
     parameters: usize,
-    inputs: &'a [String],
-    targets: &'a [String],
+    inputs: Vec<String>,
+    targets: Vec<String>,
     #[serde(flatten)]
     meta: &'a mdn::ModelMeta,
 }

@@ -4,22 +4,23 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use mdn::mdn_mixture::{GaussianMixture, ModeOptions, Temperature};
-use mdn::{CovarianceKind, Model, PREDICT_CHUNK_ROWS};
+use mdn::mdn_mixture::{ModeOptions, Temperature};
+use mdn::{CovarianceKind, EncodeOptions, Model, PREDICT_CHUNK_ROWS, Prediction};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::{MissingArg, UnknownArg};
 use crate::columns::parse_numbers;
 use crate::output::{Lines, Sink, check_writable};
 use crate::parallel;
 use crate::paths::{self, named};
-use crate::table::{Chunk, Origin, Table};
+use crate::table::{Chunk, Origin, Rows, Table, model_columns};
 
 /// What to predict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputKind {
     /// Mixture parameters: alpha_K, mean_K_<target>, sigma_K_<target> (and cov_K_<a>_<b>
-    /// for full covariance).
+    /// for full covariance); for a log target, of its logarithm (mean_K_log_<target>, …).
     Params,
     /// The conditional mean (what least squares estimates).
     Mean,
@@ -42,8 +43,10 @@ Examples:
   mdn predict --model toy.mdn --data grid.csv --output quantiles --quantiles 0.05,0.5,0.95
   mdn predict --model mnist_mdn.mdn --images t10k-images-idx3-ubyte.gz --output modes
 
-One output row per input row, in order, with a `row` column counting data rows from 0. The
-data needs the model's input columns; other columns are ignored.")]
+One output row per input row, in order, with a `row` column counting data rows from 0 (a row
+left out by --missing skip has empty cells). The data needs the model's input columns; other
+columns are ignored. Every output is in the targets' own units, log targets included (only
+--output params describes their logarithm).")]
 pub struct PredictArgs {
     /// The trained model.
     #[arg(long, value_name = "MODEL")]
@@ -75,6 +78,13 @@ pub struct PredictArgs {
     /// Quantile levels in (0, 1), comma-separated (with --output quantiles).
     #[arg(long, value_name = "LEVELS", allow_hyphen_values = true)]
     quantiles: Option<String>,
+    /// Rows with a missing input cell: an error, or written with empty output cells (so the
+    /// output stays aligned with the input).
+    #[arg(long, value_enum, default_value_t = MissingArg::Error)]
+    missing: MissingArg,
+    /// Categories training never saw: an error, or encoded as no category at all.
+    #[arg(long, value_enum, default_value_t = UnknownArg::Error)]
+    unknown_category: UnknownArg,
 }
 
 /// The most draws `--samples` may ask for per row (the draws of a row are held in memory).
@@ -144,13 +154,26 @@ fn header(model: &Model, kind: OutputKind, plan: &Plan) -> Vec<String> {
     let mut columns = vec!["row".to_string()];
     match kind {
         OutputKind::Params => {
+            // The parameters are those of the modelled targets: log_<t> for log targets.
+            let modelled: Vec<String> = model
+                .schema()
+                .targets
+                .iter()
+                .map(|t| {
+                    if t.log {
+                        format!("log_{}", t.name)
+                    } else {
+                        t.name.clone()
+                    }
+                })
+                .collect();
             for k in 0..m {
                 columns.push(format!("alpha_{k}"));
-                columns.extend(targets.iter().map(|t| format!("mean_{k}_{t}")));
-                columns.extend(targets.iter().map(|t| format!("sigma_{k}_{t}")));
+                columns.extend(modelled.iter().map(|t| format!("mean_{k}_{t}")));
+                columns.extend(modelled.iter().map(|t| format!("sigma_{k}_{t}")));
                 if full_covariance(model) {
-                    for (a, ta) in targets.iter().enumerate() {
-                        for tb in &targets[a + 1..] {
+                    for (a, ta) in modelled.iter().enumerate() {
+                        for tb in &modelled[a + 1..] {
                             columns.push(format!("cov_{k}_{ta}_{tb}"));
                         }
                     }
@@ -194,7 +217,7 @@ fn render_row(
     kind: OutputKind,
     plan: &Plan,
     row: usize,
-    mixture: &GaussianMixture,
+    prediction: &Prediction,
     seed: u64,
 ) -> Result<()> {
     let c = model.target_dim();
@@ -204,6 +227,8 @@ fn render_row(
     }
     match kind {
         OutputKind::Params => {
+            // The parameters of the modelled targets (log t for log targets).
+            let mixture = prediction.mixture();
             let full = full_covariance(model);
             for (k, &log_weight) in mixture.log_weights().iter().enumerate() {
                 lines.number(log_weight.exp());
@@ -217,10 +242,10 @@ fn render_row(
                 }
             }
         }
-        OutputKind::Mean => _ = lines.numbers(&mixture.mean()),
-        OutputKind::Best => _ = lines.numbers(mixture.best_mean()),
+        OutputKind::Mean => _ = lines.numbers(&prediction.mean()),
+        OutputKind::Best => _ = lines.numbers(&prediction.best_mean()),
         OutputKind::Modes => {
-            let modes = mixture.modes(&ModeOptions::default());
+            let modes = prediction.modes(&ModeOptions::default());
             for j in 0..m {
                 match modes.get(j) {
                     Some(mode) => _ = lines.numbers(&mode.location).number(mode.density()),
@@ -231,7 +256,7 @@ fn render_row(
         OutputKind::Samples => {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             rng.set_stream(row as u64);
-            let draws = mixture.sample_n(plan.samples, &mut rng, plan.temperature);
+            let draws = prediction.sample_n(plan.samples, &mut rng, plan.temperature);
             for (s, draw) in draws.iter().enumerate() {
                 lines.index(row).index(s).numbers(draw).end();
             }
@@ -240,13 +265,21 @@ fn render_row(
         OutputKind::Quantiles => {
             for &(_, p) in &plan.quantiles {
                 for j in 0..c {
-                    lines.number(mixture.marginal_quantile(j, p)?);
+                    lines.number(prediction.marginal_quantile(j, p)?);
                 }
             }
         }
     }
     lines.end();
     Ok(())
+}
+
+/// The output line of a row that was left out for a missing cell: its row number and empty
+/// cells, so the output stays aligned with the input.
+fn render_skipped(lines: &mut Lines, row: usize, width: usize) {
+    lines.index(row);
+    (1..width).for_each(|_| _ = lines.empty());
+    lines.end();
 }
 
 /// The output lines of a chunk of input rows from `source` (named in errors).
@@ -258,19 +291,29 @@ fn render_chunk(
     chunk: Chunk,
 ) -> Result<Lines> {
     let mut lines = Lines::default();
-    let mixtures = chunk.mixtures(model, &chunk.values, source)?;
-    for (i, mixture) in mixtures.iter().enumerate() {
+    let options = EncodeOptions {
+        missing: args.missing.into(),
+        unknown: args.unknown_category.into(),
+        ..EncodeOptions::default()
+    };
+    let (predictions, kept) = chunk.predictions(model, options, source)?;
+    let width = header(model, args.output, plan).len();
+    let mut kept = kept.iter().zip(&predictions).peekable();
+    for i in 0..chunk.len(model.input_dim()) {
         let row = chunk.first_row + i;
-        render_row(
-            &mut lines,
-            model,
-            args.output,
-            plan,
-            row,
-            mixture,
-            args.seed,
-        )
-        .with_context(|| chunk.at(source, i))?;
+        match kept.next_if(|(k, _)| **k == i) {
+            Some((_, prediction)) => render_row(
+                &mut lines,
+                model,
+                args.output,
+                plan,
+                row,
+                prediction,
+                args.seed,
+            )
+            .with_context(|| chunk.at(source, i))?,
+            None => render_skipped(&mut lines, row, width),
+        }
     }
     Ok(lines)
 }
@@ -313,8 +356,8 @@ pub fn run(args: PredictArgs) -> Result<()> {
     if args.images.is_some() {
         return predict_images(&args, &plan, &model, source);
     }
-    let columns = model.input_names().to_vec();
-    let mut table = Table::open_for(source, &columns, Some(&args.model))?;
+    let columns = model_columns(model.schema(), false, None);
+    let mut table = Table::open(source, &columns, Some(&args.model))?;
     let sink = stream(&args, &plan, &model, source, || {
         table.next_chunk(PREDICT_CHUNK_ROWS)
     })?;
@@ -357,7 +400,7 @@ fn predict_images(args: &PredictArgs, plan: &Plan, model: &Model, path: &Path) -
         Ok(chunks.next().map(|(i, chunk)| Chunk {
             first_row: i * PREDICT_CHUNK_ROWS,
             origin: Origin::Images,
-            values: chunk.iter().map(|&p| f64::from(p)).collect(),
+            rows: Rows::Features(chunk.iter().map(|&p| f64::from(p)).collect()),
         }))
     })?;
     sink.finish()

@@ -6,14 +6,25 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use mdn::{
-    Activation, Architecture, Backbone, CovarianceKind, Dataset, MdnError, TrainConfig, Trainer,
+    Activation, Architecture, Backbone, CovarianceKind, Dataset, MdnError, MissingPolicy, Schema,
+    TableSpec, TrainConfig, Trainer,
 };
 
+use super::UnknownArg;
 use crate::columns;
 use crate::errors::cli_error;
 use crate::output::check_writable;
 use crate::paths::{self, named};
-use crate::table::read_columns;
+use crate::table::{Chunk, ColumnRead, Hints, Rows, Table, model_columns};
+
+/// What to do with a training row that has a missing cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrainMissing {
+    /// Stop with an error naming the cell.
+    Error,
+    /// Leave such rows out (and say how many).
+    Drop,
+}
 
 /// Which network to train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -118,6 +129,29 @@ pub struct TrainArgs {
     /// default).
     #[arg(long, value_name = "FILE")]
     history: Option<PathBuf>,
+    /// Input columns to treat as categories although their cells are numbers (e.g. a 1/2/3
+    /// region code), comma-separated; columns whose cells are not all numbers are
+    /// categorical anyway. Categories are one-hot encoded and stored in the model.
+    #[arg(long, value_name = "COLS")]
+    categorical: Option<String>,
+    /// Rows with a missing cell (empty, NA, NaN, null) in a column used: an error, or left
+    /// out.
+    #[arg(long, value_enum, default_value_t = TrainMissing::Error)]
+    missing: TrainMissing,
+    /// Targets to model as their logarithm (each value must be positive), comma-separated;
+    /// densities, quantiles, modes and samples stay in the target's units.
+    #[arg(long, value_name = "COLS")]
+    log_targets: Option<String>,
+    /// A column of row weights (0 or more): the loss is the weighted mean NLL.
+    #[arg(long, value_name = "COL")]
+    weights: Option<String>,
+    /// Validate (early stopping, --lr-plateau) on this file instead of a random split of
+    /// --data, which is then trained on whole (for time-ordered data).
+    #[arg(long, value_name = "FILE.csv", conflicts_with = "val_fraction")]
+    val_data: Option<PathBuf>,
+    /// Categories of --val-data that training never saw: an error, or no category at all.
+    #[arg(long, value_enum, default_value_t = UnknownArg::Error, requires = "val_data")]
+    unknown_category: UnknownArg,
     /// No progress bar or summary.
     #[arg(long, short)]
     quiet: bool,
@@ -125,6 +159,33 @@ pub struct TrainArgs {
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let (input_names, target_names) = columns::inputs_and_targets(&args.inputs, &args.targets)?;
+    let listed = |flag: &str, value: &Option<String>, among: &[String], what: &str| {
+        let names = match value {
+            Some(v) => columns::parse_list(flag, v)?,
+            None => Vec::new(),
+        };
+        if let Some(name) = names.iter().find(|n| !among.contains(n)) {
+            bail!("{flag} names '{name}', which is not {what}");
+        }
+        Ok(names)
+    };
+    let categorical = listed(
+        "--categorical",
+        &args.categorical,
+        &input_names,
+        "an input (--inputs)",
+    )?;
+    let log_targets = listed(
+        "--log-targets",
+        &args.log_targets,
+        &target_names,
+        "a target (--targets)",
+    )?;
+    if let Some(w) = &args.weights
+        && (input_names.contains(w) || target_names.contains(w))
+    {
+        bail!("--weights {w} is also an input or a target; a column can only be one of them");
+    }
     let hidden = if args.hidden.trim().is_empty() {
         Vec::new()
     } else {
@@ -135,25 +196,35 @@ pub fn run(args: TrainArgs) -> Result<()> {
         batch_size: args.batch_size,
         learning_rate: args.lr,
         weight_decay: args.weight_decay,
-        validation_fraction: args.val_fraction,
         patience: (!args.no_early_stopping).then_some(args.patience),
         seed: args.seed,
         grad_clip_norm: args.grad_clip,
         lr_plateau: args.lr_plateau,
+        // With --val-data every row of --data trains.
+        validation_fraction: if args.val_data.is_some() {
+            0.0
+        } else {
+            args.val_fraction
+        },
         ..TrainConfig::default()
     };
-    let backbone = Backbone::mlp(input_names.len(), hidden).with_activation(args.activation);
-    let architecture = match args.model_type {
-        ModelType::Mdn => Architecture::mdn(backbone, target_names.len(), args.components)
-            .with_covariance(args.covariance)
-            .with_min_sigma(args.min_sigma),
-        ModelType::Mse => Architecture::least_squares(backbone, target_names.len()),
+    // The network's inputs are the features of the table's inputs, known once it is read
+    // (a category is one feature per value); every option is checked before that, on as many
+    // inputs as there are columns, and the architecture again once the features are known.
+    let architecture = |features: usize| {
+        let backbone = Backbone::mlp(features, hidden.clone()).with_activation(args.activation);
+        let architecture = match args.model_type {
+            ModelType::Mdn => Architecture::mdn(backbone, target_names.len(), args.components)
+                .with_covariance(args.covariance)
+                .with_min_sigma(args.min_sigma),
+            ModelType::Mse => Architecture::least_squares(backbone, target_names.len()),
+        };
+        architecture
+            .check()
+            .map_err(|e| cli_error(MdnError::from(e)))
     };
-    // Every option is checked once, before the data is read or a minute is spent training.
     let config = config.check().map_err(cli_error)?;
-    let architecture = architecture
-        .check()
-        .map_err(|e| cli_error(MdnError::from(e)))?;
+    architecture(input_names.len())?;
     let interval = args.checkpoint_interval;
     if !(interval.is_finite() && interval >= 0.0) {
         bail!("invalid --checkpoint-interval {interval}: give a number of seconds, 0 or more");
@@ -161,6 +232,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let mut inputs = vec![named("--data", &args.data)];
     if let Some(resume) = &args.resume {
         inputs.push(named("--resume", resume));
+    }
+    if let Some(val) = &args.val_data {
+        inputs.push(named("--val-data", val));
     }
     let mut outputs = vec![named("--out", &args.out)];
     outputs.extend(args.history.as_deref().map(|p| named("--history", p)));
@@ -182,12 +256,66 @@ pub fn run(args: TrainArgs) -> Result<()> {
             .with_context(|| format!("{}: cannot read the checkpoint", resume.display()))?;
     }
 
-    let (x, t, _) = read_columns(&args.data, &input_names, &target_names)?;
-    let data = Dataset::new(x, input_names.len(), t, target_names.len())
-        .and_then(|d| d.with_names(input_names, target_names))
-        .with_context(|| args.data.display().to_string())?;
+    let spec = TableSpec {
+        inputs: input_names.clone(),
+        targets: target_names.clone(),
+        categorical: categorical.clone(),
+        log_targets,
+        weights: args.weights.clone(),
+        missing: match args.missing {
+            TrainMissing::Error => MissingPolicy::Error,
+            TrainMissing::Drop => MissingPolicy::Omit,
+        },
+    };
+    let mut columns: Vec<(String, ColumnRead)> = input_names
+        .iter()
+        .map(|name| {
+            let read = if categorical.contains(name) {
+                ColumnRead::Text
+            } else {
+                ColumnRead::Auto
+            };
+            (name.clone(), read)
+        })
+        .collect();
+    columns.extend(
+        target_names
+            .iter()
+            .map(|t| (t.clone(), ColumnRead::Number { target: true })),
+    );
+    columns.extend(
+        args.weights
+            .iter()
+            .map(|w| (w.clone(), ColumnRead::Number { target: false })),
+    );
+    let chunk = Table::open(&args.data, &columns, None)?.read_all()?;
+    let Rows::Frame(frame) = &chunk.rows else {
+        bail!("{}: not a table", args.data.display());
+    };
+    let (data, dropped) =
+        Dataset::from_frame(frame, &spec).map_err(|e| chunk.error(&args.data, e, Hints::Train))?;
+    if dropped > 0 && !args.quiet {
+        eprintln!(
+            "note: {}: dropped {dropped} of {} rows with a missing cell (--missing drop)",
+            args.data.display(),
+            frame.rows()
+        );
+    }
+    let architecture = architecture(data.schema().feature_count())?;
+    let validation = match &args.val_data {
+        Some(path) => Some(read_validation(
+            path,
+            data.schema(),
+            &spec,
+            args.unknown_category,
+        )?),
+        None => None,
+    };
 
     let mut trainer = Trainer::new(config).with_progress(!args.quiet);
+    if let Some(validation) = validation {
+        trainer = trainer.with_validation(validation);
+    }
     if let Some(path) = &args.checkpoint {
         trainer = trainer
             .with_checkpoint(path)
@@ -245,4 +373,26 @@ pub fn run(args: TrainArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The rows of `path` encoded by the training data's `schema`, for validation.
+fn read_validation(
+    path: &std::path::Path,
+    schema: &Schema,
+    spec: &TableSpec,
+    unknown: UnknownArg,
+) -> Result<Dataset> {
+    let columns = model_columns(schema, true, spec.weights.as_deref());
+    let chunk: Chunk = Table::open(path, &columns, None)?.read_all()?;
+    let Rows::Frame(frame) = &chunk.rows else {
+        bail!("{}: not a table", path.display());
+    };
+    Dataset::encode(
+        frame,
+        schema.clone(),
+        spec.weights.as_deref(),
+        spec.missing,
+        unknown.into(),
+    )
+    .map_err(|e| chunk.error(path, e, Hints::Train))
 }

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use mdn::mdn_mixture::GaussianMixture;
 use mdn::{Architecture, Dataset, History, Model, Scores, TrainConfig, Trainer};
 use serde::Serialize;
 
@@ -82,6 +83,16 @@ pub fn fit(
         scores,
         history: trained.history,
     })
+}
+
+/// The model's p(t|x) for each row of `inputs`, as mixtures: the experiments model their
+/// targets as they are (no log targets), so each mixture is the density itself.
+pub fn mixtures(model: &Model, inputs: &[f64]) -> Result<Vec<GaussianMixture>> {
+    Ok(model
+        .predict(inputs)?
+        .into_iter()
+        .map(mdn::Prediction::into_mixture)
+        .collect())
 }
 
 /// Writes `metrics` as pretty JSON to `<dir>/metrics.json` and `markdown` to

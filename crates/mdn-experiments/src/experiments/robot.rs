@@ -176,8 +176,8 @@ pub fn run(options: &RobotOptions) -> Result<RobotMetrics> {
         &test,
         options.progress,
     )?;
-    let ls_mixtures = ls.model.predict(test.inputs())?;
-    let mdn_mixtures = mdn.model.predict(test.inputs())?;
+    let ls_mixtures = common::mixtures(&ls.model, test.inputs())?;
+    let mdn_mixtures = common::mixtures(&mdn.model, test.inputs())?;
     let ls_reach = Reach::of(&ls_mixtures, &test);
     let mdn_reach = Reach::of(&mdn_mixtures, &test);
 
@@ -191,7 +191,7 @@ pub fn run(options: &RobotOptions) -> Result<RobotMetrics> {
             &test,
             options.progress,
         )?;
-        let reach = Reach::of(&fitted.model.predict(test.inputs())?, &test);
+        let reach = Reach::of(&common::mixtures(&fitted.model, test.inputs())?, &test);
         sweep.push(SweepPoint {
             components: m,
             nll: fitted.scores.nll,

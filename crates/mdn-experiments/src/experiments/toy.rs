@@ -229,7 +229,7 @@ const X_RANGE: (f64, f64) = (-0.1, 1.1);
 const T_RANGE: (f64, f64) = (-0.1, 1.1);
 
 fn predict_grid(fitted: &Fitted, xs: &[f64]) -> Result<Vec<GaussianMixture>> {
-    Ok(fitted.model.predict(xs)?)
+    common::mixtures(&fitted.model, xs)
 }
 
 fn fits_figure(data: &[(f64, f64)], ls: &Fitted, mdn: &Fitted) -> Result<PanelGrid> {

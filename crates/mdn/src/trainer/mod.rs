@@ -104,6 +104,7 @@ pub struct Trainer {
     checkpoint_interval: Duration,
     resume: Option<PathBuf>,
     show_progress: bool,
+    validation: Option<Dataset>,
 }
 
 impl Trainer {
@@ -115,7 +116,17 @@ impl Trainer {
             checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
             resume: None,
             show_progress: true,
+            validation: None,
         }
+    }
+
+    /// Validates on `data` (for early stopping and learning-rate plateaus) instead of a random
+    /// split of the training data, which then is trained on whole: for time-ordered data,
+    /// whose later rows must not leak into training through a shuffled split. `data` must
+    /// have the training data's schema (encode it with [`Dataset::encode`]).
+    pub fn with_validation(mut self, data: Dataset) -> Self {
+        self.validation = Some(data);
+        self
     }
 
     /// Writes a checkpoint to `path` (atomically) during training — after an epoch once at
@@ -157,7 +168,7 @@ impl Trainer {
     /// validation loss.
     pub fn fit(&self, architecture: &ValidArchitecture, data: &Dataset) -> Result<Trained> {
         let config = &self.config;
-        let prepared = Prepared::new(architecture, config, data)?;
+        let prepared = Prepared::new(architecture, config, data, self.validation.as_ref())?;
         let mut run = match &self.resume {
             Some(path) => checkpoint::resume(path, architecture, config, &prepared)?,
             None => Run::fresh(architecture, config),
@@ -242,19 +253,22 @@ impl Trainer {
         } else {
             // Least-squares NLL uses σ fitted to the epoch's training residuals.
             let residual = train.squared.as_ref().map(|_| residual_std(&train));
-            let rows = (&data.val_x[..], &data.val_t[..]);
             Some(
-                run.totals(Which::Current, rows, residual.as_deref())
+                run.totals(Which::Current, &data.val, residual.as_deref())
                     .finite()?,
             )
         };
+        // NLLs in the targets' own units: the scaling's Jacobian, and that of the logarithm
+        // of log targets.
         let jacobian = data.target_scaler.log_jacobian();
         Ok(EpochRecord {
             epoch,
             train_loss: train.mean_loss(),
-            train_nll: train.mean_nll() + jacobian,
+            train_nll: train.mean_nll() + jacobian + data.train.log_jacobian,
             validation_loss: val.as_ref().map(PassTotals::mean_loss),
-            validation_nll: val.as_ref().map(|v| v.mean_nll() + jacobian),
+            validation_nll: val
+                .as_ref()
+                .map(|v| v.mean_nll() + jacobian + data.val.log_jacobian),
             learning_rate: run.progress.learning_rate,
             seconds: started.elapsed().as_secs_f64(),
         })
@@ -289,17 +303,21 @@ impl Trainer {
         prepared: &Prepared,
         run: Run,
     ) -> Result<Trained> {
-        let train = (&prepared.train_x[..], &prepared.train_t[..]);
         let residual_std = if architecture.is_mixture() {
             None
         } else {
-            Some(residual_std(&run.totals(Which::Best, train, None)))
+            Some(residual_std(&run.totals(
+                Which::Best,
+                &prepared.train,
+                None,
+            )))
         };
         let jacobian = prepared.target_scaler.log_jacobian();
-        let nll = |x: &[f32], t: &[f32]| {
-            run.totals(Which::Best, (x, t), residual_std.as_deref())
+        let nll = |rows: &prepare::Rows| {
+            run.totals(Which::Best, rows, residual_std.as_deref())
                 .mean_nll()
                 + jacobian
+                + rows.log_jacobian
         };
         let progress = &run.progress;
         let summary = TrainingSummary {
@@ -309,16 +327,14 @@ impl Trainer {
             stopped_early: progress.stopping.stopped(),
             train_rows: prepared.train_rows(),
             validation_rows: prepared.val_rows(),
-            train_nll: nll(&prepared.train_x, &prepared.train_t),
-            validation_nll: (prepared.val_rows() > 0)
-                .then(|| nll(&prepared.val_x, &prepared.val_t)),
+            train_nll: nll(&prepared.train),
+            validation_nll: (prepared.val_rows() > 0).then(|| nll(&prepared.val)),
             recoveries: progress.recoveries.clone(),
             seconds: progress.history.epochs.iter().map(|e| e.seconds).sum(),
         };
         let meta = ModelMeta {
             architecture: architecture.clone(),
-            input_names: data.input_names().to_vec(),
-            target_names: data.target_names().to_vec(),
+            schema: data.schema().clone(),
             input_scaler: prepared.input_scaler.clone(),
             target_scaler: prepared.target_scaler.clone(),
             residual_std,

@@ -14,6 +14,9 @@ pub(super) struct PassTotals {
     /// Σ squared residual per target dimension: `Some` for least squares only.
     pub(super) squared: Option<Vec<f64>>,
     pub(super) rows: usize,
+    /// Σ of the rows' weights (`rows` without weights): the sums above are weighted by them,
+    /// and means are over it.
+    pub(super) weight: f64,
 }
 
 /// A non-finite loss met in a training step or validation pass.
@@ -22,11 +25,11 @@ pub(super) struct NonFinite;
 
 impl PassTotals {
     pub(super) fn mean_loss(&self) -> f64 {
-        self.loss / self.rows as f64
+        self.loss / self.weight
     }
 
     pub(super) fn mean_nll(&self) -> f64 {
-        self.nll / self.rows as f64
+        self.nll / self.weight
     }
 
     /// The totals, or [`NonFinite`] if the loss or NLL is not finite.
@@ -41,15 +44,16 @@ impl PassTotals {
     /// The totals of a training pass from the engine's sums: an MDN's loss is its NLL; for
     /// least squares the NLL uses σ fitted to the pass's own residuals. [`NonFinite`] if
     /// anything is not finite.
-    pub(super) fn of_training(sums: LossSums, rows: usize) -> Result<Self, NonFinite> {
+    pub(super) fn of_training(sums: LossSums) -> Result<Self, NonFinite> {
         let mut totals = PassTotals {
             loss: sums.loss,
             nll: sums.loss,
             squared: (!sums.squared.is_empty()).then_some(sums.squared),
-            rows,
+            rows: sums.rows,
+            weight: sums.weight,
         };
         if totals.squared.is_some() {
-            totals.nll = gaussian_nll(&totals, &residual_std(&totals)) * rows as f64;
+            totals.nll = gaussian_nll(&totals, &residual_std(&totals)) * totals.weight;
         }
         totals.finite()
     }
@@ -58,14 +62,15 @@ impl PassTotals {
     /// needs the residual σ; without it only the loss is computed.
     pub(super) fn of_network(
         network: &Network,
-        (x, t): (&[f32], &[f32]),
+        (x, t, w): (&[f32], &[f32], Option<&[f32]>),
         residual: Option<&[f64]>,
     ) -> Self {
         let c = network.architecture().target_dim();
         let rows = t.len() / c;
-        let sums = network.loss(x, t, None, rows);
+        let sums = network.loss(x, t, w, rows);
         let mut totals = PassTotals {
             rows,
+            weight: sums.weight,
             nll: sums.loss,
             squared: (!sums.squared.is_empty()).then_some(sums.squared),
             ..Default::default()
@@ -73,7 +78,8 @@ impl PassTotals {
         match &totals.squared {
             Some(squared) => {
                 totals.loss = squared.iter().sum::<f64>() / c as f64;
-                totals.nll = residual.map_or(f64::NAN, |r| gaussian_nll(&totals, r) * rows as f64);
+                totals.nll =
+                    residual.map_or(f64::NAN, |r| gaussian_nll(&totals, r) * totals.weight);
             }
             None => totals.loss = totals.nll,
         }
@@ -94,14 +100,14 @@ pub(super) fn residual_std(totals: &PassTotals) -> Vec<f64> {
     let squared = totals.squared.as_deref().unwrap_or(&[]);
     squared
         .iter()
-        .map(|s| (s / totals.rows.max(1) as f64).sqrt().max(1e-6))
+        .map(|s| (s / totals.weight.max(f64::MIN_POSITIVE)).sqrt().max(1e-6))
         .collect()
 }
 
 /// Mean Gaussian NLL per row of least-squares residuals with per-dimension σ (standardised
 /// units).
 pub(super) fn gaussian_nll(totals: &PassTotals, sigma: &[f64]) -> f64 {
-    let n = totals.rows as f64;
+    let n = totals.weight;
     let squared = totals.squared.as_deref().unwrap_or(&[]);
     squared
         .iter()

@@ -10,12 +10,61 @@ use crate::dataset::Dataset;
 use crate::error::{MdnError, Parameter, Result};
 use crate::normalize::Standardizer;
 
+/// Standardised rows of one part of the data.
+pub(super) struct Rows {
+    /// Features, standardised, row-major.
+    pub x: Vec<f32>,
+    /// Modelled targets (log t for log targets), standardised, row-major.
+    pub t: Vec<f32>,
+    /// Row weights, where the data has them.
+    pub w: Option<Vec<f32>>,
+    /// The (weighted) mean over rows of Σ log t_j over the log targets: what turns the NLL
+    /// of log t into the NLL of t.
+    pub log_jacobian: f64,
+}
+
+impl Rows {
+    fn new(data: &Dataset, inputs: &Standardizer, targets: &Standardizer, log: &[bool]) -> Self {
+        let modelled = modelled_targets(data, log);
+        let w = data.weights();
+        let total: f64 = w.map_or(data.len() as f64, |w| w.iter().sum());
+        let log_jacobian = modelled
+            .chunks_exact(log.len().max(1))
+            .enumerate()
+            .map(|(i, z)| {
+                let sum: f64 = z.iter().zip(log).filter(|(_, l)| **l).map(|(z, _)| z).sum();
+                sum * w.map_or(1.0, |w| w[i])
+            })
+            .sum::<f64>()
+            / total.max(f64::MIN_POSITIVE);
+        Self {
+            x: inputs.transform(data.inputs()),
+            t: targets.transform(&modelled),
+            w: w.map(|w| w.iter().map(|&v| v as f32).collect()),
+            log_jacobian,
+        }
+    }
+}
+
+/// The targets as the network models them: log t for the log targets.
+fn modelled_targets(data: &Dataset, log: &[bool]) -> Vec<f64> {
+    let mut t = data.targets().to_vec();
+    if log.iter().any(|&l| l) {
+        for row in t.chunks_exact_mut(log.len()) {
+            for (v, &l) in row.iter_mut().zip(log) {
+                if l {
+                    *v = v.ln();
+                }
+            }
+        }
+    }
+    t
+}
+
 /// The data prepared for training: split, standardised, as f32.
 pub(super) struct Prepared {
-    pub train_x: Vec<f32>,
-    pub train_t: Vec<f32>,
-    pub val_x: Vec<f32>,
-    pub val_t: Vec<f32>,
+    pub train: Rows,
+    pub val: Rows,
     pub input_scaler: Standardizer,
     pub target_scaler: Standardizer,
     pub input_dim: usize,
@@ -29,12 +78,15 @@ pub(super) struct Prepared {
 
 impl Prepared {
     /// Splits `data` into validation rows (a seeded shuffle's first
-    /// `config.validation_rows(n)`) and training rows, refuses targets that never vary, fits
-    /// the standardisation on the training rows and applies it to both.
+    /// `config.validation_rows(n)`) and training rows — or, given `validation`, trains on
+    /// all of `data` and validates on that — refuses targets that never vary or log targets
+    /// that are not positive, fits the standardisation on the training rows and applies it
+    /// to both.
     pub fn new(
         architecture: &ValidArchitecture,
         config: &ValidTrainConfig,
         data: &Dataset,
+        validation: Option<&Dataset>,
     ) -> Result<Self> {
         let (d, c) = (data.input_dim(), data.target_dim());
         if d != architecture.input_dim() || c != architecture.target_dim() {
@@ -45,32 +97,60 @@ impl Prepared {
                 architecture.target_dim()
             )));
         }
+        let schema = data.schema();
+        let log = schema.log_targets();
+        for (j, name) in data
+            .target_names()
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| log[*j])
+        {
+            if let Some(i) = (0..data.len()).find(|&i| data.target(i)[j] <= 0.0) {
+                return Err(MdnError::InvalidData(format!(
+                    "target '{name}' is {} in row {i}; a log target must be positive",
+                    data.target(i)[j]
+                )));
+            }
+        }
         let rows = data.len();
-        let val_rows = config.validation_rows(rows);
-        if config.validation_fraction > 0.0 && val_rows == 0 {
-            return Err(MdnError::invalid(
-                Parameter::ValidationFraction,
-                config.validation_fraction,
-                format!(
-                    "holds out no row of {rows}; raise it, add data, or set it to 0 to train \
-                     without validation"
-                ),
-            ));
-        }
-        if val_rows >= rows {
-            return Err(MdnError::invalid(
-                Parameter::ValidationFraction,
-                config.validation_fraction,
-                format!("leaves no training row of {rows}"),
-            ));
-        }
-        let mut order: Vec<usize> = (0..rows).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed));
-        let (val_idx, train_idx) = order.split_at(val_rows);
-        let train = data.subset(train_idx);
-        let val = data.subset(val_idx);
-
-        if let Some(&col) = Standardizer::constant_columns(train.targets(), c).first() {
+        let (train, val) = match validation {
+            Some(val) => {
+                if val.schema() != schema {
+                    return Err(MdnError::InvalidData(
+                        "the validation data has other columns or categories than the \
+                         training data; encode it with the training data's schema"
+                            .into(),
+                    ));
+                }
+                (data.clone(), val.clone())
+            }
+            None => {
+                let val_rows = config.validation_rows(rows);
+                if config.validation_fraction > 0.0 && val_rows == 0 {
+                    return Err(MdnError::invalid(
+                        Parameter::ValidationFraction,
+                        config.validation_fraction,
+                        format!(
+                            "holds out no row of {rows}; raise it, add data, or set it to 0 to \
+                             train without validation"
+                        ),
+                    ));
+                }
+                if val_rows >= rows {
+                    return Err(MdnError::invalid(
+                        Parameter::ValidationFraction,
+                        config.validation_fraction,
+                        format!("leaves no training row of {rows}"),
+                    ));
+                }
+                let mut order: Vec<usize> = (0..rows).collect();
+                order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed));
+                let (val_idx, train_idx) = order.split_at(val_rows);
+                (data.subset(train_idx), data.subset(val_idx))
+            }
+        };
+        let train_targets = modelled_targets(&train, &log);
+        if let Some(&col) = Standardizer::constant_columns(&train_targets, c).first() {
             return Err(MdnError::InvalidData(format!(
                 "target '{}' has the same value ({}) in every training row; there is no \
                  distribution to learn",
@@ -78,34 +158,39 @@ impl Prepared {
                 train.target(0)[col]
             )));
         }
+        let numeric = schema.numeric_features();
         let (input_scaler, dominated_inputs) = match architecture.backbone {
             // Pixels share one scale; per-pixel statistics would blow up near-constant borders.
             Backbone::Cnn { .. } => (Standardizer::fit_global(train.inputs(), d), Vec::new()),
             Backbone::Mlp { .. } => (
-                Standardizer::fit(train.inputs(), d),
-                Standardizer::dominated_columns(train.inputs(), d),
+                Standardizer::fit_numeric(train.inputs(), d, &numeric),
+                Standardizer::dominated_columns(train.inputs(), d)
+                    .into_iter()
+                    .filter(|(column, _)| numeric[*column])
+                    .collect(),
             ),
         };
-        let target_scaler = Standardizer::fit(train.targets(), c);
+        let target_scaler = Standardizer::fit(&train_targets, c);
         Ok(Prepared {
-            train_x: input_scaler.transform(train.inputs()),
-            train_t: target_scaler.transform(train.targets()),
-            val_x: input_scaler.transform(val.inputs()),
-            val_t: target_scaler.transform(val.targets()),
+            train: Rows::new(&train, &input_scaler, &target_scaler, &log),
+            val: Rows::new(&val, &input_scaler, &target_scaler, &log),
             input_scaler,
             target_scaler,
             input_dim: d,
             target_dim: c,
-            fingerprint: data.fingerprint(),
+            fingerprint: data
+                .fingerprint()
+                .wrapping_mul(31)
+                .wrapping_add(validation.map_or(0, Dataset::fingerprint)),
             dominated_inputs,
         })
     }
 
     pub fn train_rows(&self) -> usize {
-        self.train_t.len() / self.target_dim
+        self.train.t.len() / self.target_dim
     }
 
     pub fn val_rows(&self) -> usize {
-        self.val_t.len() / self.target_dim
+        self.val.t.len() / self.target_dim
     }
 }

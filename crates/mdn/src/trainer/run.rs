@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::history::History;
 use super::pass::{NonFinite, PassTotals, gather_rows};
-use super::prepare::Prepared;
+use super::prepare::{Prepared, Rows};
 use super::stopping::EarlyStopping;
 use crate::config::ValidTrainConfig;
 use crate::summary::Recovery;
@@ -74,21 +74,28 @@ impl Run {
     ) -> Result<PassTotals, NonFinite> {
         let (d, c) = (data.input_dim, data.target_dim);
         let lr = self.progress.learning_rate;
+        let rows = &data.train;
         let mut x = Vec::with_capacity(batch_size * d);
         let mut t = Vec::with_capacity(batch_size * c);
+        let mut w = Vec::with_capacity(if rows.w.is_some() { batch_size } else { 0 });
         let mut total = LossSums::default();
         for batch in order.chunks(batch_size) {
             x.clear();
             t.clear();
-            gather_rows(&data.train_x, d, batch, &mut x);
-            gather_rows(&data.train_t, c, batch, &mut t);
-            let sums = self.session.step(&x, &t, None, batch.len(), lr);
+            gather_rows(&rows.x, d, batch, &mut x);
+            gather_rows(&rows.t, c, batch, &mut t);
+            let weights = rows.w.as_ref().map(|all| {
+                w.clear();
+                gather_rows(all, 1, batch, &mut w);
+                &w[..]
+            });
+            let sums = self.session.step(&x, &t, weights, batch.len(), lr);
             if !sums.is_finite() {
                 return Err(NonFinite);
             }
             total.add(&sums);
         }
-        PassTotals::of_training(total, order.len())
+        PassTotals::of_training(total)
     }
 
     /// The chosen weights as a network.
@@ -102,14 +109,10 @@ impl Run {
         }
     }
 
-    /// Loss totals of the chosen weights over standardised rows `(x, t)`. Least-squares NLL
-    /// needs the residual σ; without it only the loss is computed.
-    pub fn totals(
-        &self,
-        which: Which,
-        rows: (&[f32], &[f32]),
-        residual: Option<&[f64]>,
-    ) -> PassTotals {
+    /// Loss totals of the chosen weights over standardised `rows`. Least-squares NLL needs
+    /// the residual σ; without it only the loss is computed.
+    pub fn totals(&self, which: Which, rows: &Rows, residual: Option<&[f64]>) -> PassTotals {
+        let rows = (&rows.x[..], &rows.t[..], rows.w.as_deref());
         match which {
             Which::Current => PassTotals::of_network(self.session.network(), rows, residual),
             Which::Best => PassTotals::of_network(&self.network(Which::Best), rows, residual),

@@ -307,9 +307,7 @@ pub fn run_with(options: &MnistOptions, mut settings: MnistSettings) -> Result<M
         models.push(path);
     }
 
-    let readings: Vec<Reading> = mdn
-        .model
-        .predict(test_set.inputs())?
+    let readings: Vec<Reading> = common::mixtures(&mdn.model, test_set.inputs())?
         .into_iter()
         .map(Reading::new)
         .collect();
