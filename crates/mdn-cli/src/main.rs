@@ -23,6 +23,10 @@ Quick start:
   mdn eval --model toy.mdn --data toy.csv
   mdn predict --model toy.mdn --data toy.csv --output modes")]
 struct Cli {
+    /// Threads for training and prediction (default: one per core), e.g. to leave cores to
+    /// other work or to run several `mdn` processes side by side.
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -67,6 +71,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(threads) = cli.threads {
+        // Every parallel loop of the engine and of the commands runs on rayon's global pool.
+        let built = match threads {
+            0 => Err("--threads 0: give at least 1 thread (or leave it out for one a core)".into()),
+            n => rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build_global()
+                .map_err(|e| format!("--threads {n}: {e}")),
+        };
+        if let Err(message) = built {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    }
     let result = match cli.command {
         Command::Train(args) => commands::train::run(*args),
         Command::Eval(args) => commands::eval::run(args),

@@ -130,8 +130,9 @@ impl TensorFile {
             (t.name.clone(), view)
         });
         let metadata: HashMap<String, String> = metadata.into_iter().collect();
-        safetensors::tensor::serialize(views, Some(metadata))
-            .expect("tensor names are distinct and the header is small")
+        let bytes = safetensors::tensor::serialize(views, Some(metadata))
+            .expect("tensor names are distinct and the header is small");
+        with_sorted_header(bytes)
     }
 
     /// Parses a file, checking its kind of format, version and checksum (in that order, so
@@ -240,6 +241,24 @@ impl TensorFile {
             .ok_or_else(|| ModelFileError::Corrupt(format!("tensor '{name}' is missing")))?;
         Ok(self.tensors.swap_remove(at))
     }
+}
+
+/// `bytes` of a safetensors file with its JSON header's keys in sorted order, so that the same
+/// model always gives the same bytes (safetensors writes the metadata in a `HashMap`'s order,
+/// which differs from run to run). Offsets count from the end of the header, so only the
+/// header changes; it stays padded with spaces to a multiple of 8 bytes, as safetensors pads.
+fn with_sorted_header(bytes: Vec<u8>) -> Vec<u8> {
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header: serde_json::Value =
+        serde_json::from_slice(&bytes[8..8 + header_len]).expect("safetensors wrote JSON");
+    // serde_json's maps are sorted by key (its `preserve_order` feature is off).
+    let mut sorted = serde_json::to_vec(&header).expect("JSON serialises");
+    sorted.resize(sorted.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + sorted.len() + bytes.len() - 8 - header_len);
+    out.extend_from_slice(&(sorted.len() as u64).to_le_bytes());
+    out.extend_from_slice(&sorted);
+    out.extend_from_slice(&bytes[8 + header_len..]);
+    out
 }
 
 /// Tells a file that is not a safetensors file, or is cut short or extended, from one that is

@@ -273,12 +273,15 @@ impl Model {
     /// documentation for the layout).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let file = TensorFile {
-            kind: FileKind::Model,
-            meta: serde_json::to_string(&self.meta).expect("model metadata serialises"),
-            tensors: named_tensors(&self.network, ""),
-        };
-        file.write(path).map_err(|kind| MdnError::file(path, kind))
+        self.tensor_file()
+            .write(path)
+            .map_err(|kind| MdnError::file(path, kind))
+    }
+
+    /// The bytes [`Model::save`] writes (for pickling, or storing a model elsewhere than in
+    /// a file).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.tensor_file().to_bytes()
     }
 
     /// Reads a model written by [`Model::save`].
@@ -287,20 +290,38 @@ impl Model {
     /// gives an [`MdnError::ModelFile`] saying which.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let fail = |kind| MdnError::file(path, kind);
-        let mut file = TensorFile::read(path).map_err(fail)?;
+        let file = TensorFile::read(path).map_err(|kind| MdnError::file(path, kind))?;
+        Self::from_file(file).map_err(|kind| MdnError::file(path, kind))
+    }
+
+    /// Reads a model from the bytes of a model file ([`Model::to_bytes`]); errors are as
+    /// [`Model::load`]'s, with `<bytes>` for the path.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let fail = |kind| MdnError::file("<bytes>", kind);
+        Self::from_file(TensorFile::from_bytes(bytes).map_err(fail)?).map_err(fail)
+    }
+
+    fn tensor_file(&self) -> TensorFile {
+        TensorFile {
+            kind: FileKind::Model,
+            meta: serde_json::to_string(&self.meta).expect("model metadata serialises"),
+            tensors: named_tensors(&self.network, ""),
+        }
+    }
+
+    fn from_file(mut file: TensorFile) -> std::result::Result<Self, ModelFileError> {
         if file.kind == FileKind::Checkpoint {
-            return Err(fail(ModelFileError::WrongKind(
+            return Err(ModelFileError::WrongKind(
                 "this is a training checkpoint, not a model; resume training from it \
                  (`mdn train --resume`) or use the model file that training wrote"
                     .into(),
-            )));
+            ));
         }
         let meta: ModelMeta = serde_json::from_str(&file.meta)
-            .map_err(|e| fail(ModelFileError::Corrupt(format!("model metadata: {e}"))))?;
+            .map_err(|e| ModelFileError::Corrupt(format!("model metadata: {e}")))?;
         meta.check()
-            .map_err(|e| fail(ModelFileError::Corrupt(format!("model metadata: {e}"))))?;
-        let network = network_from(&mut file, "", &meta.architecture).map_err(fail)?;
+            .map_err(|e| ModelFileError::Corrupt(format!("model metadata: {e}")))?;
+        let network = network_from(&mut file, "", &meta.architecture)?;
         Ok(Self::new(network, meta))
     }
 }

@@ -173,3 +173,20 @@ fn the_weights_are_named_tensors_in_the_architectures_order() {
     assert_eq!(meta["schema"]["inputs"][0]["kind"], "numeric");
     assert!(metadata["checksum"].as_str().unwrap().starts_with("crc32:"));
 }
+
+/// Also: two serialisations of one model are the same bytes (safetensors alone writes its
+/// metadata in a random order).
+#[test]
+fn a_model_travels_as_bytes_exactly_as_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = quick_model(false);
+    let path = dir.path().join("m.mdn");
+    model.save(&path).unwrap();
+    let bytes = model.to_bytes();
+    assert_eq!(bytes, std::fs::read(&path).unwrap());
+    let back = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(back.parameters(), model.parameters());
+    assert_eq!(back.meta(), model.meta());
+    let error = Model::from_bytes(&bytes[..bytes.len() - 1]).unwrap_err();
+    assert!(error.to_string().contains("<bytes>"), "{error}");
+}
