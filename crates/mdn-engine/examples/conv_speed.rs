@@ -3,18 +3,16 @@
 //!
 //! `cargo run --release -p mdn-engine --example conv_speed`
 //!
-//! Besides the kernels themselves, it times their parts alone: im2col and the GEMMs as
-//! `conv_forward` and `conv_backward` run them (the input gradient's GEMM one 14 × 14 image at
-//! a time into a column-major matrix), so that what the copies cost can be read off.
+//! Besides the kernels themselves, it times the copies around them alone: the zero-padded
+//! input and the repacked weights (which the network makes once per call, not per shard).
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use mdn_engine::conv::{
-    Conv2dShape, ImageShape, conv_backward, conv_forward, im2col, maxpool2_backward,
-    maxpool2_forward,
+    Conv2dShape, ImageShape, conv_backward, conv_forward, maxpool2_backward, maxpool2_forward,
+    pack_backward, pack_forward, pad_images,
 };
-use mdn_engine::matmul::{MatMut, MatRef, matmul};
 
 /// The fastest of 200 rounds of 3 calls of `f` (time per call, in milliseconds): the machine
 /// may be shared, and the minimum is the least disturbed by other processes.
@@ -58,6 +56,7 @@ fn report(what: &str, ms: f64, gemm_flops: f64) {
 /// Times one convolution layer: its parts alone, then the kernels.
 fn layer(name: &str, shape: ImageShape, conv: Conv2dShape, with_d_input: bool) -> f64 {
     let (pixels, patch, c_out) = (shape.pixels(), conv.patch_len(), conv.c_out);
+    let _ = patch;
     let flops = conv.gemm_flops(pixels);
     println!(
         "{name}: {} images {}x{}x{} -> {c_out} channels, kernel {k}x{k}; \
@@ -73,49 +72,24 @@ fn layer(name: &str, shape: ImageShape, conv: Conv2dShape, with_d_input: bool) -
     let weight = values(conv.weight_len(), 2);
     let bias = values(c_out, 3);
     let d_out = values(pixels * c_out, 4);
-    let mut cols = vec![0.0; pixels * patch];
     let mut out = vec![0.0; pixels * c_out];
     let mut d_weight = vec![0.0; weight.len()];
     let mut d_bias = vec![0.0; c_out];
     let mut d_input = vec![0.0; shape.len()];
 
-    let t = time_ms(|| im2col(black_box(&input), shape, conv.kernel, &mut cols));
-    report("im2col", t, 0.0);
-    let t = time_ms(|| {
-        matmul(
-            MatMut::row_major(&mut out, pixels, c_out),
-            MatRef::row_major(black_box(&cols), pixels, patch),
-            MatRef::row_major(&weight, c_out, patch).t(),
-            true,
-        )
-    });
-    report("GEMM out += cols·Wᵀ", t, flops);
-    let t = time_ms(|| {
-        matmul(
-            MatMut::row_major(&mut d_weight, c_out, patch),
-            MatRef::row_major(black_box(&d_out), pixels, c_out).t(),
-            MatRef::row_major(&cols, pixels, patch),
-            true,
-        )
-    });
-    report("GEMM d_W += d_outᵀ·cols", t, flops);
+    let mut padded = Vec::new();
+    let t = time_ms(|| pad_images(black_box(&input), shape, conv.padding(), &mut padded));
+    report("pad_images", t, 0.0);
+    let mut packed = Vec::new();
+    let t = time_ms(|| pack_forward(conv, black_box(&weight), &mut packed));
+    report("pack_forward", t, 0.0);
     if with_d_input {
-        let plane = shape.height * shape.width;
-        let mut d_cols_t = vec![0.0; plane * patch];
-        let t = time_ms(|| {
-            for d in black_box(&d_out).chunks_exact(plane * c_out) {
-                matmul(
-                    MatMut::col_major(&mut d_cols_t, plane, patch),
-                    MatRef::row_major(d, plane, c_out),
-                    MatRef::row_major(&weight, c_out, patch),
-                    false,
-                )
-            }
-        });
-        report("GEMM d_cols = d_out·W (per image, col-major)", t, flops);
+        let t = time_ms(|| pack_backward(conv, black_box(&weight), &mut packed));
+        report("pack_backward", t, 0.0);
     }
 
     let (mut cols, mut d_cols) = (Vec::new(), Vec::new());
+
     let forward = time_ms(|| {
         conv_forward(
             black_box(&input),

@@ -2,6 +2,8 @@
 //! `AdamConfig` arranges it (this crate's first reference), so models trained before and since
 //! take the same steps.
 
+use rayon::prelude::*;
+
 use crate::arch::ParamLayout;
 use crate::vectorized;
 
@@ -121,23 +123,38 @@ impl Adam {
         let lr = learning_rate as f32;
         let penalty = weight_decay.unwrap_or(0.0);
         let (m1, m2) = (&mut self.state.moment_1, &mut self.state.moment_2);
-        vectorized!({
-            for (((theta, &g), m), v) in params
-                .iter_mut()
-                .zip(&*grads)
-                .zip(m1.iter_mut())
-                .zip(m2.iter_mut())
-            {
-                let g = if weight_decay.is_some() {
-                    *theta * penalty + g
-                } else {
-                    g
-                };
-                *m = *m * beta_1 + g * (1.0 - beta_1);
-                *v = *v * beta_2 + g * g * (1.0 - beta_2);
-                *theta -= *m * combined / (v.sqrt() + epsilon) * lr;
-            }
-        },);
+        let update = |params: &mut [f32], grads: &[f32], m1: &mut [f32], m2: &mut [f32]| {
+            vectorized!({
+                for (((theta, &g), m), v) in params
+                    .iter_mut()
+                    .zip(grads)
+                    .zip(m1.iter_mut())
+                    .zip(m2.iter_mut())
+                {
+                    let g = if weight_decay.is_some() {
+                        *theta * penalty + g
+                    } else {
+                        g
+                    };
+                    *m = *m * beta_1 + g * (1.0 - beta_1);
+                    *v = *v * beta_2 + g * g * (1.0 - beta_2);
+                    *theta -= *m * combined / (v.sqrt() + epsilon) * lr;
+                }
+            },);
+        };
+        // Each parameter's update depends on its own values only: blocks of them on all
+        // threads give the same bits as one loop.
+        const BLOCK: usize = 1 << 14;
+        if params.len() >= 4 * BLOCK {
+            params
+                .par_chunks_mut(BLOCK)
+                .zip(grads.par_chunks(BLOCK))
+                .zip(m1.par_chunks_mut(BLOCK))
+                .zip(m2.par_chunks_mut(BLOCK))
+                .for_each(|(((p, g), m1), m2)| update(p, g, m1, m2));
+        } else {
+            update(params, grads, m1, m2);
+        }
     }
 }
 
@@ -214,6 +231,33 @@ mod tests {
                 "{params:?} vs {theta:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_large_step_on_all_threads_is_the_same_as_one_loop() {
+        let n = 100_003;
+        let layout = layout(&[n]);
+        let config = AdamConfig {
+            weight_decay: Some(0.01),
+            ..AdamConfig::default()
+        };
+        let mut adam = Adam::new(config, n);
+        let mut params: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+        let (mut want, mut m, mut v) = (params.clone(), vec![0.0f32; n], vec![0.0f32; n]);
+        for t in 1..=3 {
+            let g: Vec<f32> = (0..n).map(|i| ((i * t) as f32 * 0.11).cos()).collect();
+            adam.step(&layout, &mut params, &mut g.clone(), 1e-2);
+            let correction_2 = (1.0 - 0.999f32.powi(t as i32)).sqrt();
+            let combined = correction_2 / (1.0 - 0.9f32.powi(t as i32));
+            let epsilon = 1e-8 * correction_2;
+            for i in 0..n {
+                let g = want[i] * 0.01 + g[i];
+                m[i] = m[i] * 0.9 + g * (1.0 - 0.9);
+                v[i] = v[i] * 0.999 + g * g * (1.0 - 0.999);
+                want[i] -= m[i] * combined / (v[i].sqrt() + epsilon) * 1e-2f32;
+            }
+        }
+        assert_eq!(params, want);
     }
 
     #[test]

@@ -68,21 +68,6 @@ pub(crate) fn column_sums_add(matrix: &[f32], cols: usize, sums: &mut [f32]) {
     }
 }
 
-/// Copies `row` into every consecutive `row.len()`-long chunk of `out` (whose length is a
-/// multiple of it), in a few large copies: a bias broadcast over the rows of a batch.
-pub(crate) fn fill_rows(out: &mut [f32], row: &[f32]) {
-    if out.is_empty() {
-        return;
-    }
-    out[..row.len()].copy_from_slice(row);
-    let mut filled = row.len();
-    while filled < out.len() {
-        let len = filled.min(out.len() - filled);
-        out.copy_within(..len, filled);
-        filled += len;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,16 +98,5 @@ mod tests {
                 assert_eq!(s, want, "cols {cols}, column {j}");
             }
         }
-    }
-
-    #[test]
-    fn fill_rows_repeats_the_row() {
-        let mut out = [0.0; 12];
-        fill_rows(&mut out, &[1.0, 2.0, 3.0]);
-        assert_eq!(
-            out,
-            [1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0, 2.0, 3.0]
-        );
-        fill_rows(&mut [], &[1.0]);
     }
 }

@@ -9,13 +9,14 @@
 //!
 //! The arithmetic is written for the CPU, without a tensor framework:
 //!
-//! - matrix products through `gemm` ([`matmul`]), the crate's only `unsafe` code;
+//! - matrix products on micro-kernels of our own ([`matmul`]; AVX-512, AVX2 or portable, chosen
+//!   at run time), the crate's only `unsafe` code;
 //! - the mixture head and its loss fused into one pass over the batch, forward and backward
 //!   ([`head`]), with the head's outputs laid out feature-major so that every step is a
 //!   vectorised loop;
 //! - elementwise maths written to auto-vectorise ([`math`]) inside run-time SIMD dispatch
 //!   ([`vectorized!`]);
-//! - convolutions as im2col + GEMM on NHWC images ([`conv`]);
+//! - convolutions read straight from padded NHWC images by the same kernels ([`conv`]);
 //! - batches split into shards whose gradients are computed on rayon's threads and summed in
 //!   a fixed order ([`network::shard_ranges`]), so results do not depend on the number of
 //!   threads.

@@ -10,12 +10,12 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::arch::{Backbone, ParamLayout, ValidArchitecture};
+use crate::arch::{Activation, Backbone, ParamLayout, ValidArchitecture};
 use crate::buffers::sized;
 use crate::conv::{self, Conv2dShape, ImageShape};
 use crate::error::LengthError;
 use crate::head::{self, HeadOutput, HeadScratch, LossSums, MixtureParams};
-use crate::layers::{self, activate, activation_backward, dense_backward, dense_forward};
+use crate::layers::{self, activation_backward, dense_backward, dense_forward};
 
 /// Multiply-adds below which a batch is not split further: about 20 µs of work, so that a
 /// shard's fixed costs (a thread hand-off, a gradient buffer to sum) stay small beside it.
@@ -66,19 +66,31 @@ pub struct Workspace {
     hidden: Vec<Vec<f32>>,
     /// Pre-activation copies (GELU only), indexed like `hidden`.
     pre: Vec<Vec<f32>>,
-    /// CNN: each block's pooled output, its argmax indices and its im2col matrix.
+    /// CNN: each block's pooled output, its argmax indices and its zero-padded input (what
+    /// the convolution reads, forward and backward).
     pooled: Vec<Vec<f32>>,
     argmax: Vec<Vec<u32>>,
-    cols: Vec<Vec<f32>>,
+    padded: Vec<Vec<f32>>,
     /// CNN: the last pooled output flattened channel-major (NCHW), as PyTorch flattens.
     flat: Vec<f32>,
     raw: Vec<f32>,
     d_raw: Vec<f32>,
     d_a: Vec<f32>,
     d_b: Vec<f32>,
-    d_cols: Vec<f32>,
+    /// CNN: the zero-padded output gradient of a convolution.
+    padded_grad: Vec<f32>,
     head: HeadScratch,
     grads: Vec<f32>,
+}
+
+/// The weights rearranged for the kernels, once per call and shared by its shards: each
+/// convolution's weight packed for the forward pass and (for gradients) for the input
+/// gradient, and (for gradients) each fully connected weight transposed. Indexed by
+/// parameter tensor; empty where not needed.
+#[derive(Debug, Default)]
+struct Packed {
+    forward: Vec<Vec<f32>>,
+    backward: Vec<Vec<f32>>,
 }
 
 /// A network: an architecture and its parameters.
@@ -162,9 +174,10 @@ impl Network {
     pub fn predict(&self, inputs: &[f32], rows: usize) -> HeadOutput {
         self.check_rows(inputs, rows);
         let d = self.arch.input_dim();
+        let packed = self.pack(false);
         concatenate(self.in_passes(rows, |ws, range| {
             let n = range.len();
-            self.forward(&inputs[range.start * d..range.end * d], n, ws);
+            self.forward(&inputs[range.start * d..range.end * d], n, ws, &packed);
             head::predict(&self.arch.head, &ws.raw, n, &mut ws.head)
         }))
     }
@@ -188,25 +201,16 @@ impl Network {
             return total;
         }
         let (d, c) = (self.arch.input_dim(), self.arch.target_dim());
-        let sums = self.in_passes(rows, |ws, range| {
+        let packed = self.pack(false);
+        let parts = self.in_passes(rows, |ws, range| {
             let n = range.len();
-            self.forward(&inputs[range.start * d..range.end * d], n, ws);
-            let mut sums = LossSums::default();
+            self.forward(&inputs[range.start * d..range.end * d], n, ws, &packed);
             let t = &targets[range.start * c..range.end * c];
             let w = weights.map(|w| &w[range.clone()]);
-            head::loss(
-                &self.arch.head,
-                &ws.raw,
-                n,
-                t,
-                w,
-                None,
-                &mut ws.head,
-                &mut sums,
-            );
-            sums
+            head::loss_rows(&self.arch.head, &ws.raw, n, t, w, None, &mut ws.head);
+            row_losses(&ws.head, range)
         });
-        sums.iter().for_each(|s| total.add(s));
+        add_in_row_order(&mut total, &self.arch.head, &parts, weights);
         total
     }
 
@@ -257,15 +261,15 @@ impl Network {
             None => 1.0 / rows.max(1) as f32,
             Some(w) => (1.0 / w.iter().map(|&w| f64::from(w)).sum::<f64>()) as f32,
         };
+        let packed = self.pack(true);
         let shard = |ws: &mut Workspace, range: Range<usize>| {
             let n = range.len();
             let x = &inputs[range.start * d..range.end * d];
             let t = &targets[range.start * c..range.end * c];
             let w = weights.map(|w| &w[range.clone()]);
-            self.forward(x, n, ws);
-            let mut sums = LossSums::default();
+            self.forward(x, n, ws, &packed);
             let d_raw = sized(&mut ws.d_raw, ws.raw.len());
-            head::loss(
+            head::loss_rows(
                 &self.arch.head,
                 &ws.raw,
                 n,
@@ -273,21 +277,56 @@ impl Network {
                 w,
                 Some((d_raw, scale)),
                 &mut ws.head,
-                &mut sums,
             );
-            self.backward(x, n, ws);
-            sums
+            self.backward(x, n, ws, &packed);
+            row_losses(&ws.head, range)
         };
-        let sums = on_shards(ranges, workspaces, shard);
+        let parts = on_shards(ranges, workspaces, shard);
         sum_gradients(workspaces, grads);
         let mut total = LossSums::default();
-        sums.iter().for_each(|s| total.add(s));
+        add_in_row_order(&mut total, &self.arch.head, &parts, weights);
         total
+    }
+
+    /// The weights rearranged for the kernels ([`Packed`]); `backward` adds what gradients
+    /// need.
+    fn pack(&self, backward: bool) -> Packed {
+        let count = self.layout.count();
+        let mut packed = Packed {
+            forward: vec![Vec::new(); count],
+            backward: vec![Vec::new(); count],
+        };
+        let mut dense = Vec::new();
+        match &self.arch.backbone {
+            Backbone::Mlp { hidden, .. } => dense.extend((0..hidden.len()).map(|l| 2 * l)),
+            Backbone::Cnn {
+                channels, kernel, ..
+            } => {
+                let mut c_in = 1;
+                for (l, &c_out) in channels.iter().enumerate() {
+                    let conv = Conv2dShape::new(c_in, c_out, *kernel);
+                    conv::pack_forward(conv, self.tensor(2 * l), &mut packed.forward[2 * l]);
+                    if backward && l > 0 {
+                        conv::pack_backward(conv, self.tensor(2 * l), &mut packed.backward[2 * l]);
+                    }
+                    c_in = c_out;
+                }
+                dense.push(2 * channels.len());
+            }
+        }
+        if backward {
+            dense.push(self.head_tensor());
+            for i in dense {
+                let outputs = self.tensor(i + 1).len();
+                packed.backward[i] = layers::transposed(self.tensor(i), outputs);
+            }
+        }
+        packed
     }
 
     /// Runs the backbone and the head's linear layer, leaving the raw head outputs
     /// (feature-major) in `ws.raw` and every intermediate the backward pass needs.
-    fn forward(&self, x: &[f32], rows: usize, ws: &mut Workspace) {
+    fn forward(&self, x: &[f32], rows: usize, ws: &mut Workspace, packed: &Packed) {
         match &self.arch.backbone {
             Backbone::Mlp {
                 hidden, activation, ..
@@ -305,8 +344,9 @@ impl Network {
                         self.tensor(2 * l + 1),
                         out,
                         layers::Order::RowMajor,
+                        Some(*activation),
+                        &mut ws.pre[l],
                     );
-                    activate(*activation, out, &mut ws.pre[l]);
                 }
             }
             Backbone::Cnn {
@@ -318,7 +358,7 @@ impl Network {
                 activation,
             } => {
                 let blocks = channels.len();
-                for buffers in [&mut ws.hidden, &mut ws.pre, &mut ws.pooled, &mut ws.cols] {
+                for buffers in [&mut ws.hidden, &mut ws.pre, &mut ws.pooled, &mut ws.padded] {
                     buffers.resize_with(blocks + 1, Vec::new);
                 }
                 ws.argmax.resize_with(blocks, Vec::new);
@@ -327,11 +367,19 @@ impl Network {
                     let conv = Conv2dShape::new(shape.channels, c_out, *kernel);
                     let (done, rest) = ws.pooled.split_at_mut(l);
                     let input: &[f32] = if l == 0 { x } else { &done[l - 1] };
+                    conv::pad_images(input, shape, conv.padding(), &mut ws.padded[l]);
                     let out_shape = shape.with_channels(c_out);
                     let out = sized(&mut ws.hidden[l], out_shape.len());
-                    let (w, b) = (self.tensor(2 * l), self.tensor(2 * l + 1));
-                    conv::conv_forward(input, shape, conv, w, b, &mut ws.cols[l], out);
-                    activate(*activation, out, &mut ws.pre[l]);
+                    conv::forward_padded(
+                        &ws.padded[l],
+                        shape,
+                        conv,
+                        &packed.forward[2 * l],
+                        self.tensor(2 * l + 1),
+                        out,
+                        Some(*activation),
+                        &mut ws.pre[l],
+                    );
                     let pooled_shape = out_shape.pooled();
                     let pooled = sized(&mut rest[0], pooled_shape.len());
                     let argmax = sized(&mut ws.argmax[l], pooled_shape.len());
@@ -349,8 +397,9 @@ impl Network {
                     self.tensor(dense + 1),
                     out,
                     layers::Order::RowMajor,
+                    Some(*activation),
+                    &mut ws.pre[blocks],
                 );
-                activate(*activation, out, &mut ws.pre[blocks]);
             }
         }
         let features: &[f32] = match &self.arch.backbone {
@@ -366,14 +415,21 @@ impl Network {
             self.tensor(h + 1),
             raw,
             layers::Order::FeatureMajor,
+            None,
+            &mut Vec::new(),
         );
     }
 
     /// Backpropagates `ws.d_raw` through the head and the backbone into `ws.grads`
     /// (overwritten), using what [`forward`](Self::forward) left in `ws`.
-    fn backward(&self, x: &[f32], rows: usize, ws: &mut Workspace) {
+    fn backward(&self, x: &[f32], rows: usize, ws: &mut Workspace, packed: &Packed) {
         let grads = sized(&mut ws.grads, self.params.len());
-        grads.fill(0.0);
+        // Every parameter's gradient is written once below (overwriting); an empty batch
+        // writes none of them.
+        let accumulate = false;
+        if rows == 0 {
+            grads.fill(0.0);
+        }
         let layout = &self.layout;
         let h = self.head_tensor();
         let (w_range, b_range) = (layout.range(h), layout.range(h + 1));
@@ -388,34 +444,45 @@ impl Network {
                     &ws.hidden[layers_count - 1]
                 };
                 let (d_w, d_b) = grads[w_range.start..b_range.end].split_at_mut(w_range.len());
-                let d_features =
-                    (layers_count > 0).then(|| sized(&mut ws.d_a, rows * self.arch.feature_dim()));
+                let d_features = (layers_count > 0).then(|| {
+                    let l = layers_count - 1;
+                    (
+                        sized(&mut ws.d_a, rows * self.arch.feature_dim()),
+                        Some(derivative(*activation, &ws.hidden[l], &ws.pre[l])),
+                    )
+                });
                 dense_backward(
                     features,
                     rows,
-                    self.tensor(h),
+                    &packed.backward[h],
                     &ws.d_raw,
                     layers::Order::FeatureMajor,
                     d_w,
                     d_b,
                     d_features,
+                    accumulate,
                 );
                 for l in (0..layers_count).rev() {
-                    let d_out = &mut ws.d_a;
-                    activation_backward(*activation, &ws.hidden[l], &ws.pre[l], d_out);
+                    let d_out = &ws.d_a;
                     let input: &[f32] = if l == 0 { x } else { &ws.hidden[l - 1] };
                     let (w_range, b_range) = (layout.range(2 * l), layout.range(2 * l + 1));
                     let (d_w, d_b) = grads[w_range.start..b_range.end].split_at_mut(w_range.len());
-                    let d_input = (l > 0).then(|| sized(&mut ws.d_b, rows * hidden[l - 1]));
+                    let d_input = (l > 0).then(|| {
+                        (
+                            sized(&mut ws.d_b, rows * hidden[l - 1]),
+                            Some(derivative(*activation, &ws.hidden[l - 1], &ws.pre[l - 1])),
+                        )
+                    });
                     dense_backward(
                         input,
                         rows,
-                        self.tensor(2 * l),
+                        &packed.backward[2 * l],
                         d_out,
                         layers::Order::RowMajor,
                         d_w,
                         d_b,
                         d_input,
+                        accumulate,
                     );
                     std::mem::swap(&mut ws.d_a, &mut ws.d_b);
                 }
@@ -434,18 +501,16 @@ impl Network {
                 dense_backward(
                     &ws.hidden[blocks],
                     rows,
-                    self.tensor(h),
+                    &packed.backward[h],
                     &ws.d_raw,
                     layers::Order::FeatureMajor,
                     d_w,
                     d_b,
-                    Some(d_features),
-                );
-                activation_backward(
-                    *activation,
-                    &ws.hidden[blocks],
-                    &ws.pre[blocks],
-                    &mut ws.d_a,
+                    Some((
+                        d_features,
+                        Some(derivative(*activation, &ws.hidden[blocks], &ws.pre[blocks])),
+                    )),
+                    accumulate,
                 );
                 let dense = 2 * blocks;
                 let (w_range, b_range) = (layout.range(dense), layout.range(dense + 1));
@@ -454,12 +519,13 @@ impl Network {
                 dense_backward(
                     &ws.flat,
                     rows,
-                    self.tensor(dense),
+                    &packed.backward[dense],
                     &ws.d_a,
                     layers::Order::RowMajor,
                     d_w,
                     d_b,
-                    Some(d_flat),
+                    Some((d_flat, None)),
+                    accumulate,
                 );
                 // Block shapes, first to last: each convolution's input shape.
                 let mut shapes = Vec::with_capacity(blocks);
@@ -479,21 +545,79 @@ impl Network {
                     activation_backward(*activation, &ws.hidden[l], &ws.pre[l], d_conv);
                     let (w_range, b_range) = (layout.range(2 * l), layout.range(2 * l + 1));
                     let (d_w, d_b) = grads[w_range.start..b_range.end].split_at_mut(w_range.len());
-                    let d_input = (l > 0).then(|| sized(&mut ws.d_a, in_shape.len()));
-                    conv::conv_backward(
+                    let d_input = (l > 0).then(|| {
+                        (
+                            sized(&mut ws.d_a, in_shape.len()),
+                            &packed.backward[2 * l][..],
+                        )
+                    });
+                    conv::backward_padded(
                         &ws.d_b,
-                        &ws.cols[l],
+                        &ws.padded[l],
                         in_shape,
                         conv,
-                        self.tensor(2 * l),
                         d_w,
                         d_b,
                         d_input,
-                        &mut ws.d_cols,
+                        &mut ws.padded_grad,
+                        accumulate,
                     );
                 }
             }
         }
+    }
+}
+
+/// A shard's rows and their weighted losses (and least-squares residuals), as
+/// [`head::loss_rows`] left them.
+struct RowLosses {
+    range: Range<usize>,
+    loss: Vec<f64>,
+    squared: Vec<f64>,
+}
+
+fn row_losses(scratch: &HeadScratch, range: Range<usize>) -> RowLosses {
+    let (loss, squared) = scratch.row_losses();
+    RowLosses {
+        range,
+        loss: loss.to_vec(),
+        squared: squared.to_vec(),
+    }
+}
+
+/// Adds the shards' row losses to `total` one row at a time in row order, so that the sums
+/// do not depend on how the rows were split into passes and shards (or calls).
+fn add_in_row_order(
+    total: &mut LossSums,
+    head: &crate::arch::Head,
+    parts: &[RowLosses],
+    weights: Option<&[f32]>,
+) {
+    if let crate::arch::Head::LeastSquares { target_dim } = *head {
+        total.squared.resize(target_dim, 0.0);
+    }
+    for part in parts {
+        let w = weights.map(|w| &w[part.range.clone()]);
+        total.add_rows(&part.loss, &part.squared, w);
+    }
+}
+
+/// The derivative of `activation` at a layer's output `out` (and, for GELU, its input
+/// `pre`), for [`dense_backward`].
+fn derivative<'a>(
+    activation: Activation,
+    out: &'a [f32],
+    pre: &'a [f32],
+) -> layers::Derivative<'a> {
+    let pre = if activation == Activation::Gelu {
+        pre
+    } else {
+        &[]
+    };
+    layers::Derivative {
+        activation,
+        out,
+        pre,
     }
 }
 

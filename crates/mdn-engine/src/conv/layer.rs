@@ -1,77 +1,15 @@
-//! The forward and backward passes of a convolution, as im2col and GEMMs.
+//! The forward and backward passes of a convolution, read straight from zero-padded images
+//! by the tile kernels of [`crate::matmul`] (no im2col matrix).
 
-use super::columns::{check_kernel, im2col};
+use super::columns::{check_kernel, pack_backward, pack_forward, pad_images, padded_shape};
 use super::shape::{Conv2dShape, ImageShape};
-use crate::buffers::{add_assign, column_sums_add, fill_rows, transpose};
-use crate::matmul::{MatMut, MatRef, matmul};
+use crate::arch::Activation;
+use crate::buffers::{column_sums_add, sized};
+use crate::layers::activate_into;
+use crate::matmul::{Block, Operands, Phase, Run, Segment, product_rows};
 use crate::vectorized;
 
-/// Pixels per GEMM of the input gradient in [`conv_backward`] (whole images, at least one):
-/// one 14 × 14 image, whose `d_out · weight` for a 5 × 5 kernel on 16 channels (313 KB)
-/// stays in the L2 cache for the fold that follows.
-const CHUNK_PIXELS: usize = 196;
-
-/// The input gradient of one image, overwriting `d_image` (NHWC), from the gradient of its
-/// im2col matrix stored column-major: column `j = (ci·k + ky)·k + kx` is
-/// `d_cols_t[j·column_stride ..][..height·width]`, pixels in row-major order.
-///
-/// Column `j` adds into plane `ci` of the channel-planar `planar` (`pad` floats, then
-/// `[channels, height·width]`, then `pad` floats) shifted by `(ky − pad)·width + kx − pad`:
-/// one long vectorised addition over all its rows at once. The entries of the column whose
-/// input pixel `x + kx − pad` falls outside the row would land on the neighbouring row's edge
-/// (or in the `pad` floats at either end), so they are zeroed first; the column is scratch.
-/// `planar` is then transposed into `d_image`.
-#[inline(always)]
-fn col2im_image_transposed(
-    d_cols_t: &mut [f32],
-    column_stride: usize,
-    shape: ImageShape,
-    kernel: usize,
-    planar: &mut [f32],
-    d_image: &mut [f32],
-) {
-    let (h, w, c) = (shape.height, shape.width, shape.channels);
-    let (k, pad, plane) = (kernel, kernel / 2, h * w);
-    // Zero the entries of each column whose input pixel lies left or right of the image, all
-    // before the additions (a vector load right after a scalar store to the same place would
-    // stall on store forwarding). At most `pad` per row: strided stores, not tiny memsets.
-    for j in 0..c * k * k {
-        let kx = j % k;
-        let (x0, x1) = (pad.saturating_sub(kx), (w + pad).saturating_sub(kx).min(w));
-        let column = &mut d_cols_t[j * column_stride..][..plane];
-        for x in (0..x0.min(w)).chain(x1.max(x0)..w) {
-            for v in column[x..].iter_mut().step_by(w) {
-                *v = 0.0;
-            }
-        }
-    }
-    planar.fill(0.0);
-    // The channels innermost, so that additions into the same plane are far apart (a region
-    // added into and at once re-read, shifted, would stall on store forwarding).
-    for ky in 0..k {
-        // Output rows y whose input row y + ky − pad lies inside the image.
-        let (y0, y1) = (pad.saturating_sub(ky), (h + pad).saturating_sub(ky).min(h));
-        if y0 >= y1 {
-            continue;
-        }
-        for kx in 0..k {
-            if kx >= w + pad || kx + w <= pad {
-                continue; // no output column reads inside the image
-            }
-            for ci in 0..c {
-                let first = ((ci * k + ky) * k + kx) * column_stride;
-                let column = &d_cols_t[first + y0 * w..first + y1 * w];
-                // Where input pixel (y0 + ky − pad, −pad + kx) of plane ci is, with the
-                // leading pad floats: pad + ci·plane + (y0 + ky − pad)·w + kx − pad.
-                let to = ci * plane + (y0 + ky - pad) * w + kx;
-                add_assign(&mut planar[to..to + column.len()], column);
-            }
-        }
-    }
-    transpose(&planar[pad..pad + c * plane], c, plane, d_image);
-}
-
-fn check_conv(shape: ImageShape, conv: Conv2dShape, weight: &[f32], bias: &[f32]) {
+fn check_conv(shape: ImageShape, conv: Conv2dShape, weight_len: usize, bias_len: usize) {
     check_kernel(conv.kernel);
     assert_eq!(
         shape.channels, conv.c_in,
@@ -79,7 +17,7 @@ fn check_conv(shape: ImageShape, conv: Conv2dShape, weight: &[f32], bias: &[f32]
         shape.channels, conv.c_in
     );
     assert_eq!(
-        weight.len(),
+        weight_len,
         conv.weight_len(),
         "the weight must be [c_out = {}, c_in = {}, {k}, {k}]",
         conv.c_out,
@@ -87,23 +25,132 @@ fn check_conv(shape: ImageShape, conv: Conv2dShape, weight: &[f32], bias: &[f32]
         k = conv.kernel
     );
     assert_eq!(
-        bias.len(),
-        conv.c_out,
+        bias_len, conv.c_out,
         "the bias must have c_out = {} entries",
         conv.c_out
     );
 }
 
+/// One segment per kernel row: the `k · channels` values of a pixel's receptive field in
+/// that row are contiguous in a padded NHWC image (`padded_width` pixels a row), and meet
+/// rows of a weight packed `[k, k, channels, outputs]`.
+fn kernel_rows(
+    kernel: usize,
+    channels: usize,
+    padded_width: usize,
+    outputs: usize,
+) -> Vec<Segment> {
+    if channels == 0 {
+        return Vec::new();
+    }
+    (0..kernel)
+        .map(|ky| Segment {
+            a: ky * padded_width * channels,
+            b: ky * kernel * channels * outputs,
+            len: kernel * channels,
+        })
+        .collect()
+}
+
+/// One run per image row of `shape`: the pixels of output row `(n, y)`, whose receptive
+/// fields start at row `y`, column 0 of the padded image.
+fn image_rows(shape: ImageShape, padded: ImageShape) -> Vec<Run> {
+    let mut runs = Vec::with_capacity(shape.images * shape.height);
+    if shape.width == 0 {
+        return runs;
+    }
+    for n in 0..shape.images {
+        for y in 0..shape.height {
+            runs.push(Run {
+                row: (n * shape.height + y) * shape.width,
+                a_at: ((n * padded.height + y) * padded.width) * padded.channels,
+                len: shape.width,
+            });
+        }
+    }
+    runs
+}
+
+/// Writes a tile of rows of results (pixels × channels) into the NHWC `out` (`width` values
+/// a pixel), through the activation; for GELU its input into `pre` too.
+#[inline(always)]
+fn store_pixels(
+    block: &Block<'_>,
+    out: &mut [f32],
+    width: usize,
+    activation: Option<Activation>,
+    pre: Option<&mut [f32]>,
+) {
+    let mut pre = pre;
+    for i in 0..block.rows {
+        let at = (block.row + i) * width + block.col;
+        let z = block.row(i);
+        if let Some(pre) = pre.as_deref_mut() {
+            pre[at..at + block.cols].copy_from_slice(z);
+        }
+        activate_into(activation, z, &mut out[at..at + block.cols]);
+    }
+}
+
+/// The forward pass from an already padded input (`padded`, [`padded_shape`] of `shape`
+/// with `kernel / 2`) and the weight packed by [`pack_forward`]: `out = act(conv + bias)`;
+/// for GELU `pre` receives `conv + bias`. Every output is its bias plus the products in a
+/// fixed order, whatever the other images of the batch.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn forward_padded(
+    padded: &[f32],
+    shape: ImageShape,
+    conv: Conv2dShape,
+    packed: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+    activation: Option<Activation>,
+    pre: &mut Vec<f32>,
+) {
+    check_conv(shape, conv, packed.len(), bias.len());
+    let padded_shape = padded_shape(shape, conv.padding());
+    assert_eq!(padded.len(), padded_shape.len(), "conv: the padded input");
+    let c_out = conv.c_out;
+    assert_eq!(
+        out.len(),
+        shape.pixels() * c_out,
+        "conv_forward: out must be [{} pixels, c_out = {c_out}]",
+        shape.pixels()
+    );
+    if out.is_empty() {
+        return;
+    }
+    let segments = kernel_rows(conv.kernel, conv.c_in, padded_shape.width, c_out);
+    let runs = image_rows(shape, padded_shape);
+    let ops = Operands::new(padded, conv.c_in, 1, packed, c_out, &segments);
+    let mut pre = (activation == Some(Activation::Gelu)).then(|| sized(pre, out.len()));
+    vectorized!(product_rows(
+        &ops,
+        &runs,
+        0,
+        c_out,
+        |block, phase| match phase {
+            Phase::Init => {
+                for i in 0..block.rows {
+                    let (col, cols) = (block.col, block.cols);
+                    block.row_mut(i).copy_from_slice(&bias[col..col + cols]);
+                }
+            }
+            Phase::Finish => store_pixels(block, out, c_out, activation, pre.as_deref_mut()),
+        },
+    ),);
+}
+
 /// Forward pass of a "same"-padded, stride-1 convolution:
-/// `out = im2col(input) · weightᵀ + bias`.
+/// `out[n, y, x, co] = bias[co] + Σ_{ci, ky, kx} input[n, y + ky − p, x + kx − p, ci] ·
+/// weight[co, ci, ky, kx]` (zero outside the image, p = kernel / 2).
 ///
-/// `cols` is scratch, resized to the im2col matrix (as [`im2col`] lays it out) and left
-/// holding it for [`conv_backward`].
+/// `padded` is scratch, left holding the zero-padded input ([`pad_images`]) for
+/// [`conv_backward`].
 ///
 /// # Shapes
 /// - `input`: NHWC, `shape` (`shape.channels == conv.c_in`)
 /// - `weight`: `[c_out, c_in, k, k]` row-major (PyTorch's layout); `bias`: `[c_out]`
-/// - `cols`: becomes row-major `[shape.pixels(), conv.patch_len()]`
 /// - `out`: NHWC, `shape.with_channels(conv.c_out)`, i.e. row-major `[pixels, c_out]`,
 ///   overwritten
 ///
@@ -115,50 +162,159 @@ pub fn conv_forward(
     conv: Conv2dShape,
     weight: &[f32],
     bias: &[f32],
-    cols: &mut Vec<f32>,
+    padded: &mut Vec<f32>,
     out: &mut [f32],
 ) {
-    check_conv(shape, conv, weight, bias);
+    check_conv(shape, conv, weight.len(), bias.len());
     assert_eq!(
         input.len(),
         shape.len(),
         "conv_forward: the input does not have shape {shape:?}"
     );
-    let (pixels, patch) = (shape.pixels(), conv.patch_len());
-    assert_eq!(
-        out.len(),
-        pixels * conv.c_out,
-        "conv_forward: out must be [{pixels} pixels, c_out = {}]",
-        conv.c_out
+    pad_images(input, shape, conv.padding(), padded);
+    let mut packed = Vec::new();
+    pack_forward(conv, weight, &mut packed);
+    forward_padded(
+        padded,
+        shape,
+        conv,
+        &packed,
+        bias,
+        out,
+        None,
+        &mut Vec::new(),
     );
-    cols.resize(pixels * patch, 0.0);
-    im2col(input, shape, conv.kernel, cols);
-    if out.is_empty() {
+}
+
+/// The backward pass from the padded input the forward pass read and, when `d_input` is
+/// wanted, the weight packed by [`pack_backward`]; `scratch` receives the padded output
+/// gradient. See [`conv_backward`]; unless `accumulate`, the parameter gradients are
+/// overwritten instead of added to.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward_padded(
+    d_out: &[f32],
+    padded: &[f32],
+    shape: ImageShape,
+    conv: Conv2dShape,
+    d_weight: &mut [f32],
+    d_bias: &mut [f32],
+    d_input: Option<(&mut [f32], &[f32])>,
+    scratch: &mut Vec<f32>,
+    accumulate: bool,
+) {
+    check_conv(shape, conv, d_weight.len(), d_bias.len());
+    let (pixels, c_in, c_out, k) = (shape.pixels(), conv.c_in, conv.c_out, conv.kernel);
+    let padded_shape = padded_shape(shape, conv.padding());
+    assert_eq!(padded.len(), padded_shape.len(), "conv: the padded input");
+    assert_eq!(
+        d_out.len(),
+        pixels * c_out,
+        "conv_backward: d_out must be [{pixels} pixels, c_out = {c_out}]"
+    );
+    if let Some((d_input, packed)) = &d_input {
+        assert_eq!(
+            d_input.len(),
+            shape.len(),
+            "conv_backward: d_input does not have shape {shape:?}"
+        );
+        assert_eq!(packed.len(), conv.weight_len(), "conv: the packed weight");
+    }
+    // d_weight[co, ci, ky, kx] += Σ_pixels d_out[pixel, co] · padded[pixel + (ky, kx), ci]:
+    // for each kernel row ky, tiles over j = kx·c_in + ci (contiguous in the padded image)
+    // and the output channels, the reduction running over every pixel, one segment per
+    // image row.
+    let mut rows = Vec::with_capacity(shape.images * shape.height);
+    if shape.width > 0 {
+        for n in 0..shape.images {
+            for y in 0..shape.height {
+                rows.push(Segment {
+                    a: ((n * padded_shape.height + y) * padded_shape.width) * c_in,
+                    b: ((n * shape.height + y) * shape.width) * c_out,
+                    len: shape.width,
+                });
+            }
+        }
+    }
+    let ops = Operands::new(padded, 1, c_in, d_out, c_out, &rows);
+    let patch = conv.patch_len();
+    vectorized!({
+        for ky in 0..k {
+            let runs = [Run {
+                row: 0,
+                a_at: ky * padded_shape.width * c_in,
+                len: k * c_in,
+            }];
+            let at = |j: usize, co: usize| {
+                co * patch + (j % c_in.max(1)) * k * k + ky * k + j / c_in.max(1)
+            };
+            product_rows(&ops, &runs, 0, c_out, |block, phase| match phase {
+                Phase::Init if !accumulate => block.values.fill(0.0),
+                Phase::Init => {
+                    for i in 0..block.rows {
+                        let (j, col) = (block.row + i, block.col);
+                        for (c, v) in block.row_mut(i).iter_mut().enumerate() {
+                            *v = d_weight[at(j, col + c)];
+                        }
+                    }
+                }
+                Phase::Finish => {
+                    for i in 0..block.rows {
+                        let j = block.row + i;
+                        for (c, &v) in block.row(i).iter().enumerate() {
+                            d_weight[at(j, block.col + c)] = v;
+                        }
+                    }
+                }
+            });
+        }
+        if !accumulate {
+            d_bias.fill(0.0);
+        }
+        column_sums_add(d_out, c_out, d_bias);
+    },);
+    let Some((d_input, packed)) = d_input else {
+        return;
+    };
+    if d_input.is_empty() {
         return;
     }
-    fill_rows(out, bias);
-    matmul(
-        MatMut::row_major(out, pixels, conv.c_out),
-        MatRef::row_major(cols, pixels, patch),
-        MatRef::row_major(weight, conv.c_out, patch).t(),
-        true,
-    );
+    if c_out == 0 {
+        d_input.fill(0.0);
+        return;
+    }
+    // d_input = the convolution of the padded output gradient with the flipped weight.
+    let grad_shape = shape.with_channels(c_out);
+    pad_images(d_out, grad_shape, conv.padding(), scratch);
+    let padded_grad = padded_shape.with_channels(c_out);
+    let segments = kernel_rows(k, c_out, padded_grad.width, c_in);
+    let runs = image_rows(shape, padded_grad);
+    let ops = Operands::new(scratch, c_out, 1, packed, c_in, &segments);
+    vectorized!(product_rows(
+        &ops,
+        &runs,
+        0,
+        c_in,
+        |block, phase| match phase {
+            Phase::Init => block.values.fill(0.0),
+            Phase::Finish => store_pixels(block, d_input, c_in, None, None),
+        },
+    ),);
 }
 
 /// Backward pass of [`conv_forward`].
 ///
-/// Given `d_out` and the `cols` that [`conv_forward`] left, **adds** the weight gradient
-/// `d_outᵀ · cols` into `d_weight` and the bias gradient (the column sums of `d_out`) into
-/// `d_bias` (accumulating, as the caller sums over layers and shards), and, when `d_input` is
-/// `Some`, **overwrites** it with the input gradient, the adjoint of im2col applied to
-/// `d_out · weight`. Pass `None` for the first layer, whose input needs no gradient.
+/// Given `d_out` and the `padded` input that [`conv_forward`] left, **adds** the weight
+/// gradient into `d_weight` and the bias gradient (the column sums of `d_out`) into `d_bias`
+/// (accumulating, as the caller sums over layers and shards), and, when `d_input` is
+/// `Some`, **overwrites** it with the input gradient. Pass `None` for the first layer, whose
+/// input needs no gradient.
 ///
-/// `d_cols` is scratch, resized as needed (to `d_out · weight` for a block of whole images,
-/// stored column-major, plus one channel-planar image; untouched when `d_input` is `None`).
+/// `scratch` is resized as needed (the padded output gradient and the repacked weight;
+/// untouched when `d_input` is `None`).
 ///
 /// # Shapes
 /// - `d_out`: NHWC, `shape.with_channels(conv.c_out)` (row-major `[pixels, c_out]`)
-/// - `cols`: row-major `[shape.pixels(), conv.patch_len()]`, as left by [`conv_forward`]
+/// - `padded`: as left by [`conv_forward`]
 /// - `weight`, `d_weight`: `[c_out, c_in, k, k]`; `d_bias`: `[c_out]`
 /// - `d_input`: NHWC, `shape`
 ///
@@ -167,89 +323,28 @@ pub fn conv_forward(
 #[allow(clippy::too_many_arguments)]
 pub fn conv_backward(
     d_out: &[f32],
-    cols: &[f32],
+    padded: &[f32],
     shape: ImageShape,
     conv: Conv2dShape,
     weight: &[f32],
     d_weight: &mut [f32],
     d_bias: &mut [f32],
     d_input: Option<&mut [f32]>,
-    d_cols: &mut Vec<f32>,
+    scratch: &mut Vec<f32>,
 ) {
-    check_conv(shape, conv, weight, d_bias);
+    check_conv(shape, conv, weight.len(), d_bias.len());
     assert_eq!(
         d_weight.len(),
         weight.len(),
         "d_weight must have the weight's {} entries",
         weight.len()
     );
-    let (pixels, patch, c_out) = (shape.pixels(), conv.patch_len(), conv.c_out);
-    assert_eq!(
-        d_out.len(),
-        pixels * c_out,
-        "conv_backward: d_out must be [{pixels} pixels, c_out = {c_out}]"
+    let mut packed = Vec::new();
+    if d_input.is_some() {
+        pack_backward(conv, weight, &mut packed);
+    }
+    let d_input = d_input.map(|d| (d, &packed[..]));
+    backward_padded(
+        d_out, padded, shape, conv, d_weight, d_bias, d_input, scratch, true,
     );
-    assert_eq!(
-        cols.len(),
-        pixels * patch,
-        "conv_backward: cols must be the [{pixels}, {patch}] im2col matrix from conv_forward"
-    );
-    if let Some(d_input) = &d_input {
-        assert_eq!(
-            d_input.len(),
-            shape.len(),
-            "conv_backward: d_input does not have shape {shape:?}"
-        );
-    }
-    // d_weight += d_outᵀ · cols.
-    matmul(
-        MatMut::row_major(d_weight, c_out, patch),
-        MatRef::row_major(d_out, pixels, c_out).t(),
-        MatRef::row_major(cols, pixels, patch),
-        true,
-    );
-    // d_bias += the column sums of d_out.
-    vectorized!(column_sums_add(d_out, c_out, d_bias),);
-    let Some(d_input) = d_input else {
-        return;
-    };
-    // A block of images at a time: d_colsᵀ = (d_out · weight)ᵀ, then fold it into d_input.
-    let plane = shape.height * shape.width;
-    let image_len = shape.image_len();
-    if d_input.is_empty() {
-        return;
-    }
-    if c_out == 0 {
-        d_input.fill(0.0);
-        return;
-    }
-    let chunk = (CHUNK_PIXELS / plane).clamp(1, shape.images);
-    let pad = conv.kernel / 2;
-    d_cols.resize(chunk * plane * patch + image_len + 2 * pad, 0.0);
-    let (d_cols_t, planar) = d_cols.split_at_mut(chunk * plane * patch);
-    let image_shape = ImageShape { images: 1, ..shape };
-    for (d_out_chunk, d_input_chunk) in d_out
-        .chunks(chunk * plane * c_out)
-        .zip(d_input.chunks_mut(chunk * image_len))
-    {
-        let m = d_out_chunk.len() / c_out;
-        let d_cols_t = &mut d_cols_t[..m * patch];
-        matmul(
-            MatMut::col_major(d_cols_t, m, patch),
-            MatRef::row_major(d_out_chunk, m, c_out),
-            MatRef::row_major(weight, c_out, patch),
-            false,
-        );
-        for (i, d_image) in d_input_chunk.chunks_exact_mut(image_len).enumerate() {
-            let columns = &mut d_cols_t[i * plane..];
-            vectorized!(col2im_image_transposed(
-                columns,
-                m,
-                image_shape,
-                conv.kernel,
-                planar,
-                d_image
-            ),);
-        }
-    }
 }

@@ -40,7 +40,8 @@ mod layout;
 mod pool;
 mod shape;
 
-pub use columns::im2col;
+pub use columns::{pack_backward, pack_forward, pad_images, padded_shape};
+pub(crate) use layer::{backward_padded, forward_padded};
 pub use layer::{conv_backward, conv_forward};
 pub use layout::{nchw_to_nhwc, nhwc_to_nchw};
 pub use pool::{maxpool2_backward, maxpool2_forward};

@@ -161,7 +161,9 @@ fn weights_and_scales<'a>(
     (log_alpha, sigma, slope, max, sum)
 }
 
-/// The mixture negative log-likelihood summed over rows (and its gradient).
+/// The mixture negative log-likelihood of each row, times its weight, into `per_row` (and
+/// the gradient of their sum).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) fn mixture_loss(
     shape: MixtureShape,
@@ -171,7 +173,8 @@ pub(super) fn mixture_loss(
     weights: Option<&[f32]>,
     grad: Option<(&mut [f32], &[f32])>,
     scratch: &mut HeadScratch,
-) -> f64 {
+    per_row: &mut [f64],
+) {
     let MixtureShape {
         m, c, covariance, ..
     } = shape;
@@ -293,22 +296,21 @@ pub(super) fn mixture_loss(
             *s += *j;
         }
     }
-    let mut total = 0.0f64;
     match weights {
         None => {
-            for (&mx, &s) in max.iter().zip(&*sum) {
-                total -= f64::from(mx + math::ln(s));
+            for ((l, &mx), &s) in per_row.iter_mut().zip(&*max).zip(&*sum) {
+                *l = -f64::from(mx + math::ln(s));
             }
         }
         Some(w) => {
-            for ((&mx, &s), &w) in max.iter().zip(&*sum).zip(w) {
-                total -= f64::from(w) * f64::from(mx + math::ln(s));
+            for (((l, &mx), &s), &w) in per_row.iter_mut().zip(&*max).zip(&*sum).zip(w) {
+                *l = -(f64::from(w) * f64::from(mx + math::ln(s)));
             }
         }
     }
 
     let Some((d_raw, scale)) = grad else {
-        return total;
+        return;
     };
     // sum ← scale / Σ, so that scale · r_i = joint_i · sum (a scale per row).
     for (s, &scale) in sum.iter_mut().zip(scale) {
@@ -380,7 +382,6 @@ pub(super) fn mixture_loss(
             }
         }
     }
-    total
 }
 
 /// Gradients of component `i`'s Cholesky parameters and means (full covariance), given

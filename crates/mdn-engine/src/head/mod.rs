@@ -49,6 +49,41 @@ pub struct LossSums {
 }
 
 impl LossSums {
+    /// Adds rows' contributions one row at a time, in order: `loss[r]` (weight × loss of row
+    /// `r`), `squared[r·c..]` (least squares: weight × squared residuals, empty otherwise)
+    /// and the weights. Sums built this way from the same rows are the same bits however
+    /// the rows were split into calls.
+    pub(crate) fn add_rows(&mut self, loss: &[f64], squared: &[f64], weights: Option<&[f32]>) {
+        let rows = loss.len();
+        for &l in loss {
+            self.loss += l;
+        }
+        if !squared.is_empty() {
+            let c = squared.len() / rows.max(1);
+            if self.squared.len() < c {
+                self.squared.resize(c, 0.0);
+            }
+            for row in squared.chunks_exact(c.max(1)) {
+                for (acc, &v) in self.squared.iter_mut().zip(row) {
+                    *acc += v;
+                }
+            }
+        }
+        self.rows += rows;
+        match weights {
+            None => {
+                for _ in 0..rows {
+                    self.weight += 1.0;
+                }
+            }
+            Some(w) => {
+                for &w in w {
+                    self.weight += f64::from(w);
+                }
+            }
+        }
+    }
+
     /// Adds another pass's sums.
     pub fn add(&mut self, other: &LossSums) {
         self.loss += other.loss;
@@ -80,6 +115,18 @@ pub struct HeadScratch {
     pub(super) max: Vec<f32>,
     pub(super) sum: Vec<f32>,
     pub(super) row_scale: Vec<f32>,
+    /// Each row's contribution to [`LossSums::loss`] (its weight × its loss).
+    pub(super) row_loss: Vec<f64>,
+    /// Least squares: each row's contributions to [`LossSums::squared`], `[rows, c]`.
+    pub(super) row_squared: Vec<f64>,
+}
+
+impl HeadScratch {
+    /// What the last [`loss_rows`] left: each row's weighted loss and (least squares) its
+    /// weighted squared residuals, `[rows, c]`.
+    pub(crate) fn row_losses(&self) -> (&[f64], &[f64]) {
+        (&self.row_loss, &self.row_squared)
+    }
 }
 
 /// Mixture parameters of a batch, row-major, in the head's (standardised) units.
@@ -127,8 +174,9 @@ pub(super) fn column_mut(buffer: &mut [f32], w: usize, rows: usize) -> &mut [f32
 }
 
 /// The loss of a batch under the head, each row's multiplied by its weight (1 where
-/// `weights` is `None`), added to `sums`; with `grad = Some((d_raw, scale))` also writes
-/// `scale` × the gradient of that weighted sum with respect to the raw outputs into `d_raw`.
+/// `weights` is `None`), added to `sums` row by row; with `grad = Some((d_raw, scale))` also
+/// writes `scale` × the gradient of that weighted sum with respect to the raw outputs into
+/// `d_raw`.
 ///
 /// # Shapes
 /// - `raw`, `d_raw`: `[head.width(), rows]`, feature-major
@@ -143,6 +191,28 @@ pub fn loss(
     grad: Option<(&mut [f32], f32)>,
     scratch: &mut HeadScratch,
     sums: &mut LossSums,
+) {
+    loss_rows(head, raw, rows, targets, weights, grad, scratch);
+    let (loss, squared) = scratch.row_losses();
+    if let Head::LeastSquares { target_dim } = *head
+        && sums.squared.len() < target_dim
+    {
+        sums.squared.resize(target_dim, 0.0);
+    }
+    sums.add_rows(loss, squared, weights);
+}
+
+/// [`loss`] without the sums: leaves each row's weighted loss (and least-squares residuals)
+/// in `scratch` ([`HeadScratch::row_losses`]), so that the caller can add them up in row
+/// order across calls.
+pub(crate) fn loss_rows(
+    head: &Head,
+    raw: &[f32],
+    rows: usize,
+    targets: &[f32],
+    weights: Option<&[f32]>,
+    grad: Option<(&mut [f32], f32)>,
+    scratch: &mut HeadScratch,
 ) {
     assert_eq!(raw.len(), head.width() * rows, "raw head outputs");
     assert_eq!(targets.len(), head.target_dim() * rows, "targets");
@@ -163,6 +233,9 @@ pub fn loss(
         }
         d_raw
     });
+    let mut row_loss = std::mem::take(&mut scratch.row_loss);
+    let mut row_squared = std::mem::take(&mut scratch.row_squared);
+    let per_row = sized(&mut row_loss, rows);
     match *head {
         Head::Mixture {
             target_dim,
@@ -176,25 +249,23 @@ pub fn loss(
                 covariance,
                 min_sigma,
             };
+            row_squared.clear();
             let grad = grad.map(|d_raw| (d_raw, &row_scale[..rows]));
-            let loss = vectorized!(mixture::mixture_loss(
-                shape, raw, rows, targets, weights, grad, scratch
+            vectorized!(mixture::mixture_loss(
+                shape, raw, rows, targets, weights, grad, scratch, per_row
             ),);
-            sums.loss += loss;
         }
         Head::LeastSquares { target_dim } => {
-            if sums.squared.len() < target_dim {
-                sums.squared.resize(target_dim, 0.0);
-            }
+            let squared = sized(&mut row_squared, rows * target_dim);
             let grad = grad.map(|d_raw| (d_raw, &row_scale[..rows]));
             vectorized!(squared::squared_loss(
-                target_dim, raw, rows, targets, weights, grad, scratch, sums
+                target_dim, raw, rows, targets, weights, grad, scratch, per_row, squared
             ),);
         }
     }
     scratch.row_scale = row_scale;
-    sums.rows += rows;
-    sums.weight += weights.map_or(rows as f64, |w| w.iter().map(|&w| f64::from(w)).sum());
+    scratch.row_loss = row_loss;
+    scratch.row_squared = row_squared;
 }
 
 /// The head's prediction for a batch: mixture parameters or point predictions, row-major.

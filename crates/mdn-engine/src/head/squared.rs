@@ -1,9 +1,10 @@
 //! The least-squares head: mean squared error per row and its gradient.
 
-use super::{HeadScratch, LossSums, column, column_mut};
+use super::{HeadScratch, column, column_mut};
 use crate::buffers::{sized, transpose};
 
-/// Least squares: per-row mean squared error over the c targets.
+/// Least squares: each row's weight × its mean squared error over the c targets into
+/// `per_row`, and its weight × squared residual of each target into `squared` (`[rows, c]`).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) fn squared_loss(
@@ -14,11 +15,13 @@ pub(super) fn squared_loss(
     weights: Option<&[f32]>,
     mut grad: Option<(&mut [f32], &[f32])>,
     scratch: &mut HeadScratch,
-    sums: &mut LossSums,
+    per_row: &mut [f64],
+    squared: &mut [f64],
 ) {
     let t = sized(&mut scratch.targets, c * rows);
     transpose(targets, rows, c, t);
     let residual = sized(&mut scratch.sum, rows);
+    per_row.fill(0.0);
     for j in 0..c {
         for ((e, &p), &t) in residual
             .iter_mut()
@@ -27,16 +30,12 @@ pub(super) fn squared_loss(
         {
             *e = p - t;
         }
-        let squared: f64 = match weights {
-            None => residual.iter().map(|&e| f64::from(e * e)).sum(),
-            Some(w) => residual
-                .iter()
-                .zip(w)
-                .map(|(&e, &w)| f64::from(w) * f64::from(e * e))
-                .sum(),
-        };
-        sums.squared[j] += squared;
-        sums.loss += squared / c as f64;
+        for (r, &e) in residual.iter().enumerate() {
+            let w = weights.map_or(1.0, |w| f64::from(w[r]));
+            let s = w * f64::from(e * e);
+            squared[r * c + j] = s;
+            per_row[r] += s / c as f64;
+        }
         if let Some((d_raw, scale)) = &mut grad {
             for ((d, &e), &scale) in column_mut(d_raw, j, rows)
                 .iter_mut()
