@@ -27,6 +27,10 @@ fn flag(parameter: Parameter) -> &'static str {
         Parameter::GradClipNorm => "--grad-clip",
         // Not a flag: training always allows the library's default number.
         Parameter::MaxRecoveries => "the number of roll-backs",
+        Parameter::NoiseX => "--noise-x",
+        Parameter::NoiseY => "--noise-y",
+        Parameter::Ensemble => "--ensemble",
+        Parameter::Folds => "--cv",
     }
 }
 

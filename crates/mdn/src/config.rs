@@ -19,6 +19,10 @@ use crate::error::{MdnError, Parameter, Result};
 /// | `seed` | 0 | any |
 /// | `grad_clip_norm` | `None` | > 0, finite |
 /// | `max_recoveries` | 3 | any |
+/// | `noise_x` | [`Noise::Off`] | `Sd(s)` with s ≥ 0 finite, or `Auto` |
+/// | `noise_y` | [`Noise::Off`] | `Sd(s)` with s ≥ 0 finite, or `Auto` |
+/// | `ensemble` | 1 | ≥ 1 |
+/// | `bootstrap` | `false` | |
 ///
 /// # Examples
 /// ```
@@ -55,6 +59,93 @@ pub struct TrainConfig {
     /// How many times a non-finite loss may be met by rolling back the epoch and halving the
     /// learning rate before training gives up.
     pub max_recoveries: usize,
+    /// Gaussian noise added to the numeric inputs of every training batch, in standardised
+    /// units (never to one-hot columns, validation or prediction): noise regularisation.
+    #[serde(default)]
+    pub noise_x: Noise,
+    /// Gaussian noise added to the (standardised, for log targets: log) targets of every
+    /// training batch.
+    #[serde(default)]
+    pub noise_y: Noise,
+    /// Networks trained (members of a deep ensemble): member `k` is seeded `seed + k`, all
+    /// share the validation split and the standardisation, and the model predicts their
+    /// equal-weight mixture. 1 trains a single network.
+    #[serde(default = "one")]
+    pub ensemble: usize,
+    /// Trains each member on a bootstrap sample of the training rows (drawn with replacement,
+    /// as row counts that multiply the row weights).
+    #[serde(default)]
+    pub bootstrap: bool,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// Noise regularisation of inputs or targets (Rothfuss et al. 2019, "Noise Regularization for
+/// Conditional Density Estimation"): fresh Gaussian noise on every training batch smooths the
+/// density the network fits, which keeps an MDN from collapsing onto the training points of
+/// small data.
+///
+/// # Formula
+/// `Auto` is the paper's rule of thumb, `s = n^(−1/(4+d))` for `n` training rows and `d` noised
+/// dimensions (Scott's bandwidth rule for a kernel density estimate in standardised units),
+/// times [`Noise::AUTO_SCALE`].
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub enum Noise {
+    /// No noise.
+    #[default]
+    Off,
+    /// Noise of this standard deviation (standardised units; 0 is `Off`).
+    Sd(f64),
+    /// The rule of thumb above.
+    Auto,
+}
+
+impl Noise {
+    /// The factor on the rule of thumb that `Auto` uses.
+    pub const AUTO_SCALE: f64 = 1.0;
+
+    /// The standard deviation for `rows` training rows and `dims` noised dimensions (0 when
+    /// nothing is noised).
+    pub fn sd(self, rows: usize, dims: usize) -> f64 {
+        match self {
+            Noise::Off => 0.0,
+            Noise::Sd(s) => s,
+            Noise::Auto if dims == 0 => 0.0,
+            Noise::Auto => Self::AUTO_SCALE * (rows.max(1) as f64).powf(-1.0 / (4.0 + dims as f64)),
+        }
+    }
+}
+
+impl std::str::FromStr for Noise {
+    type Err = String;
+
+    /// `auto`, `off`, or a standard deviation (`0` is `off`).
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Noise::Auto),
+            "off" | "none" => Ok(Noise::Off),
+            other => match other.parse::<f64>() {
+                Ok(0.0) => Ok(Noise::Off),
+                Ok(s) if s.is_finite() && s > 0.0 => Ok(Noise::Sd(s)),
+                _ => Err(format!(
+                    "'{text}' is not a noise level: give a standard deviation ≥ 0 in \
+                     standardised units (e.g. 0.1), 'auto' or 'off'"
+                )),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Noise {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Noise::Off => f.write_str("off"),
+            Noise::Sd(s) => write!(f, "{s}"),
+            Noise::Auto => f.write_str("auto"),
+        }
+    }
 }
 
 impl Default for TrainConfig {
@@ -70,6 +161,10 @@ impl Default for TrainConfig {
             seed: 0,
             grad_clip_norm: None,
             max_recoveries: 3,
+            noise_x: Noise::Off,
+            noise_y: Noise::Off,
+            ensemble: 1,
+            bootstrap: false,
         }
     }
 }
@@ -179,6 +274,25 @@ impl TrainConfig {
                 "the clipping norm must be a positive finite number",
             );
         }
+        if self.ensemble == 0 {
+            return fail(
+                P::Ensemble,
+                &0,
+                "an ensemble needs at least one member (1 trains a single network)",
+            );
+        }
+        for (parameter, noise) in [(P::NoiseX, self.noise_x), (P::NoiseY, self.noise_y)] {
+            if let Noise::Sd(s) = noise
+                && !(s.is_finite() && s >= 0.0)
+            {
+                return fail(
+                    parameter,
+                    &s,
+                    "the noise is a standard deviation in standardised units: 0 or a positive \
+                     finite number (e.g. 0.1), or auto",
+                );
+            }
+        }
         Ok(ValidTrainConfig(self))
     }
 }
@@ -264,6 +378,21 @@ mod tests {
                 },
                 P::GradClipNorm,
             ),
+            (
+                TrainConfig {
+                    noise_x: Noise::Sd(-0.1),
+                    ..d()
+                },
+                P::NoiseX,
+            ),
+            (
+                TrainConfig {
+                    noise_y: Noise::Sd(f64::INFINITY),
+                    ..d()
+                },
+                P::NoiseY,
+            ),
+            (TrainConfig { ensemble: 0, ..d() }, P::Ensemble),
         ];
         for (config, name) in bad {
             match config.clone().check() {
@@ -272,5 +401,26 @@ mod tests {
             }
         }
         assert_eq!(*ValidTrainConfig::default(), TrainConfig::default());
+    }
+
+    #[test]
+    fn noise_levels_parse_and_follow_the_rule_of_thumb() {
+        assert_eq!("auto".parse(), Ok(Noise::Auto));
+        assert_eq!("0".parse(), Ok(Noise::Off));
+        assert_eq!("off".parse(), Ok(Noise::Off));
+        assert_eq!("0.25".parse(), Ok(Noise::Sd(0.25)));
+        for bad in ["-1", "nan", "inf", "x"] {
+            assert!(bad.parse::<Noise>().is_err(), "{bad}");
+        }
+        // 1000 rows, 1 dimension: 1000^(-1/5) = 0.251188643150958 (numpy: 1000 ** (-1 / 5)).
+        let s = Noise::Auto.sd(1000, 1) / Noise::AUTO_SCALE;
+        assert!((s - 0.251_188_643_150_958).abs() < 1e-12, "{s}");
+        assert!(
+            Noise::Auto.sd(10_000, 3) < Noise::Auto.sd(100, 3),
+            "less noise for more rows"
+        );
+        assert_eq!(Noise::Auto.sd(100, 0), 0.0);
+        assert_eq!(Noise::Sd(0.3).sd(5, 2), 0.3);
+        assert_eq!(Noise::Off.sd(5, 2), 0.0);
     }
 }

@@ -33,6 +33,14 @@ pub enum Parameter {
     GradClipNorm,
     /// [`TrainConfig::max_recoveries`](crate::TrainConfig::max_recoveries).
     MaxRecoveries,
+    /// [`TrainConfig::noise_x`](crate::TrainConfig::noise_x).
+    NoiseX,
+    /// [`TrainConfig::noise_y`](crate::TrainConfig::noise_y).
+    NoiseY,
+    /// [`TrainConfig::ensemble`](crate::TrainConfig::ensemble).
+    Ensemble,
+    /// The number of cross-validation folds of [`Trainer::fit_components`](crate::Trainer::fit_components).
+    Folds,
 }
 
 impl Parameter {
@@ -50,6 +58,10 @@ impl Parameter {
             Parameter::Seed => "seed",
             Parameter::GradClipNorm => "grad_clip_norm",
             Parameter::MaxRecoveries => "max_recoveries",
+            Parameter::NoiseX => "noise_x",
+            Parameter::NoiseY => "noise_y",
+            Parameter::Ensemble => "ensemble",
+            Parameter::Folds => "folds",
         }
     }
 }

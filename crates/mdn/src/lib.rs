@@ -66,7 +66,7 @@ mod summary;
 pub mod trainer;
 
 pub use atomic::{AtomicFile, write_atomically};
-pub use config::{TrainConfig, ValidTrainConfig};
+pub use config::{Noise, TrainConfig, ValidTrainConfig};
 pub use dataset::Dataset;
 pub use error::{MdnError, ModelFileError, Parameter, Result};
 pub use file::FORMAT_VERSION;
@@ -77,7 +77,7 @@ pub use mdn_engine::{
 };
 pub use mdn_mixture;
 pub use mdn_mixture::GaussianMixture;
-pub use model::{Model, ModelMeta, PREDICT_CHUNK_ROWS};
+pub use model::{EnsembleSummary, Model, ModelMeta, PREDICT_CHUNK_ROWS};
 pub use normalize::Standardizer;
 pub use prediction::Prediction;
 pub use schema::{
@@ -86,4 +86,7 @@ pub use schema::{
 };
 pub use scores::{COVERAGE_LEVELS, PIT_BINS, RowScores, ScoreAccumulator, Scores, TargetScores};
 pub use summary::{Recovery, TrainingSummary};
-pub use trainer::{EpochRecord, History, Trained, Trainer, TrainingWarning};
+pub use trainer::{
+    AUTO_COMPONENTS, CandidateScore, ComponentSelection, EpochRecord, History, Trained, Trainer,
+    TrainingWarning,
+};

@@ -71,6 +71,70 @@ impl HostMixtures {
         }
     }
 
+    /// The equal-weight mixture of several networks' predictions for the same rows (an
+    /// ensemble): row r holds every part's components of row r in turn, each weight divided
+    /// by the number of parts. All parts must have one shape (components, targets, scale
+    /// kind), as the members of one model do.
+    pub(crate) fn pool(parts: Vec<HostMixtures>) -> Self {
+        let k = parts.len();
+        let (m, c) = (parts[0].m, parts[0].c);
+        let rows = parts[0].log_alpha.len() / m.max(1);
+        // Row r of field `f` of every part, one after the other; `width` values a component.
+        let interleave = |field: &dyn Fn(&HostMixtures) -> &[f64], width: usize| {
+            let stride = m * width;
+            let mut out = Vec::with_capacity(k * rows * stride);
+            for r in 0..rows {
+                for part in &parts {
+                    out.extend_from_slice(&field(part)[r * stride..(r + 1) * stride]);
+                }
+            }
+            out
+        };
+        let shift = (k as f64).ln();
+        let mut log_alpha = interleave(&|p| &p.log_alpha, 1);
+        log_alpha.iter_mut().for_each(|v| *v -= shift);
+        let means = interleave(&|p| &p.means, c);
+        let scale = match &parts[0].scale {
+            HostScale::Isotropic(_) => HostScale::Isotropic(interleave(
+                &|p| match &p.scale {
+                    HostScale::Isotropic(v) => v,
+                    _ => unreachable!("the members of a model share their covariance kind"),
+                },
+                1,
+            )),
+            HostScale::Diagonal(_) => HostScale::Diagonal(interleave(
+                &|p| match &p.scale {
+                    HostScale::Diagonal(v) => v,
+                    _ => unreachable!("the members of a model share their covariance kind"),
+                },
+                c,
+            )),
+            HostScale::Cholesky { .. } => HostScale::Cholesky {
+                diagonal: interleave(
+                    &|p| match &p.scale {
+                        HostScale::Cholesky { diagonal, .. } => diagonal,
+                        _ => unreachable!("the members of a model share their covariance kind"),
+                    },
+                    c,
+                ),
+                lower: interleave(
+                    &|p| match &p.scale {
+                        HostScale::Cholesky { lower, .. } => lower,
+                        _ => unreachable!("the members of a model share their covariance kind"),
+                    },
+                    c * (c - 1) / 2,
+                ),
+            },
+        };
+        Self {
+            m: k * m,
+            c,
+            log_alpha,
+            means,
+            scale,
+        }
+    }
+
     /// The mixture of example `row`, mapped back to original target units:
     /// μ ← μ·s + mean and every scale multiplied by the target's standard deviation s_d.
     ///

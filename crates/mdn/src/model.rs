@@ -41,9 +41,27 @@ pub struct ModelMeta {
     pub training: TrainingSummary,
     /// The software that wrote the model (`mdn <version>`).
     pub created_by: String,
+    /// For a deep ensemble (more than one network, or a bootstrap sample): how each member
+    /// was trained. `training` is the first member's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ensemble: Option<EnsembleSummary>,
+}
+
+/// The members of a deep ensemble.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnsembleSummary {
+    /// How each member was trained, in member order (member k was seeded `seed + k`).
+    pub members: Vec<TrainingSummary>,
+    /// Whether each member trained on a bootstrap sample of the training rows.
+    pub bootstrap: bool,
 }
 
 impl ModelMeta {
+    /// The number of networks: the members of an ensemble, or 1.
+    pub fn members(&self) -> usize {
+        self.ensemble.as_ref().map_or(1, |e| e.members.len())
+    }
+
     /// Checks that the parts agree with each other (dimensions, names, scalers).
     fn check(&self) -> std::result::Result<(), String> {
         let (d, c) = (
@@ -82,6 +100,9 @@ impl ModelMeta {
         if !scalers_ok {
             return Err("a standardisation scale is not positive".into());
         }
+        if self.members() == 0 {
+            return Err("an ensemble without members".into());
+        }
         match (&self.residual_std, self.architecture.is_mixture()) {
             (None, true) => Ok(()),
             (Some(r), false) if r.len() == c && r.iter().all(|s| s.is_finite() && *s > 0.0) => {
@@ -92,20 +113,62 @@ impl ModelMeta {
     }
 }
 
-/// A trained network ready for prediction, in the data's original units.
+/// A trained network (or deep ensemble of networks) ready for prediction, in the data's
+/// original units.
 ///
 /// Every query goes through [`Prediction`] and [`mdn_mixture::GaussianMixture`], so means, the best component,
-/// modes, samples and quantiles all come from one implementation.
+/// modes, samples and quantiles all come from one implementation. An ensemble of K networks
+/// of M components each predicts their equal-weight mixture of K·M components.
 #[derive(Debug, Clone)]
 pub struct Model {
-    network: Network,
+    /// At least one; all of `meta.architecture`.
+    networks: Vec<Network>,
     meta: ModelMeta,
+}
+
+/// Tensor-name prefix of ensemble member `k` in a model file (none for the first, so that an
+/// ensemble of one is the single network's file).
+fn member_prefix(k: usize) -> String {
+    if k == 0 {
+        String::new()
+    } else {
+        format!("member{k}.")
+    }
 }
 
 impl Model {
     /// A trained network and its description (whose architecture is the network's).
     pub(crate) fn new(network: Network, meta: ModelMeta) -> Self {
-        Self { network, meta }
+        Self {
+            networks: vec![network],
+            meta,
+        }
+    }
+
+    /// The deep ensemble of trained single-network `models` (of one architecture, schema
+    /// and standardisation; at least one): the first's description, with every member's
+    /// training summary.
+    pub(crate) fn ensemble(models: Vec<Model>, bootstrap: bool) -> Self {
+        let mut meta = models[0].meta.clone();
+        meta.ensemble = Some(EnsembleSummary {
+            members: models.iter().map(|m| m.meta.training.clone()).collect(),
+            bootstrap,
+        });
+        Self {
+            networks: models.into_iter().flat_map(|m| m.networks).collect(),
+            meta,
+        }
+    }
+
+    /// The number of networks: the members of an ensemble, or 1.
+    pub fn members(&self) -> usize {
+        self.networks.len()
+    }
+
+    /// The number of components of every predicted mixture: members × the network's
+    /// components (1 a network for least squares).
+    pub fn components(&self) -> usize {
+        self.members() * self.meta.architecture.components()
     }
 
     /// Everything about the model except its weights.
@@ -150,9 +213,35 @@ impl Model {
     }
 
     /// The network's parameters, one flat vector in the order of
-    /// [`ValidArchitecture::tensors`].
+    /// [`ValidArchitecture::tensors`] (of an ensemble: the first member's; see
+    /// [`Model::member_parameters`]).
     pub fn parameters(&self) -> &[f32] {
-        self.network.params()
+        self.networks[0].params()
+    }
+
+    /// The parameters of ensemble member `k` (`None` past the last).
+    pub fn member_parameters(&self, k: usize) -> Option<&[f32]> {
+        self.networks.get(k).map(Network::params)
+    }
+
+    /// Records how the number of components was chosen in the training summary (and in the
+    /// first ensemble member's).
+    pub(crate) fn record_selection(&mut self, selection: crate::trainer::ComponentSelection) {
+        if let Some(ensemble) = &mut self.meta.ensemble {
+            ensemble.members[0].component_selection = Some(selection.clone());
+        }
+        self.meta.training.component_selection = Some(selection);
+    }
+
+    /// Ensemble member `k` as a model of its own (`None` past the last): its network, the
+    /// ensemble's columns and standardisation, and its own training summary.
+    pub fn member(&self, k: usize) -> Option<Model> {
+        let network = self.networks.get(k)?.clone();
+        let mut meta = self.meta.clone();
+        if let Some(ensemble) = meta.ensemble.take() {
+            meta.training = ensemble.members[k].clone();
+        }
+        Some(Model::new(network, meta))
     }
 
     /// Predicts p(t|x) for each row of the row-major features `inputs` (`rows × input_dim`,
@@ -181,7 +270,17 @@ impl Model {
         for chunk in inputs.chunks(PREDICT_CHUNK_ROWS * d) {
             let x = self.meta.input_scaler.transform(chunk);
             let residual = self.meta.residual_std.as_deref().unwrap_or(&[]);
-            let host = HostMixtures::new(self.network.predict(&x, chunk.len() / d), residual);
+            let rows = chunk.len() / d;
+            let mut parts: Vec<HostMixtures> = self
+                .networks
+                .iter()
+                .map(|network| HostMixtures::new(network.predict(&x, rows), residual))
+                .collect();
+            let host = if parts.len() == 1 {
+                parts.remove(0)
+            } else {
+                HostMixtures::pool(parts)
+            };
             for row in 0..chunk.len() / d {
                 let mixture = host.mixture(row, &self.meta.target_scaler).map_err(|e| {
                     MdnError::InvalidPrediction {
@@ -305,7 +404,12 @@ impl Model {
         TensorFile {
             kind: FileKind::Model,
             meta: serde_json::to_string(&self.meta).expect("model metadata serialises"),
-            tensors: named_tensors(&self.network, ""),
+            tensors: self
+                .networks
+                .iter()
+                .enumerate()
+                .flat_map(|(k, network)| named_tensors(network, &member_prefix(k)))
+                .collect(),
         }
     }
 
@@ -321,8 +425,10 @@ impl Model {
             .map_err(|e| ModelFileError::Corrupt(format!("model metadata: {e}")))?;
         meta.check()
             .map_err(|e| ModelFileError::Corrupt(format!("model metadata: {e}")))?;
-        let network = network_from(&mut file, "", &meta.architecture)?;
-        Ok(Self::new(network, meta))
+        let networks = (0..meta.members())
+            .map(|k| network_from(&mut file, &member_prefix(k), &meta.architecture))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Self { networks, meta })
     }
 }
 

@@ -37,4 +37,15 @@ pub struct TrainingSummary {
     pub recoveries: Vec<Recovery>,
     /// Wall-clock seconds spent training (over all resumed runs).
     pub seconds: f64,
+    /// The standard deviation of the noise added to the numeric inputs, in standardised
+    /// units (what `noise_x` came to for this data; 0 for none).
+    #[serde(default)]
+    pub noise_x_sd: f64,
+    /// The same for the targets.
+    #[serde(default)]
+    pub noise_y_sd: f64,
+    /// How the number of components was chosen, when it was
+    /// ([`Trainer::fit_components`](crate::Trainer::fit_components)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_selection: Option<crate::trainer::ComponentSelection>,
 }

@@ -21,7 +21,11 @@ pub struct InfoArgs {
 struct Info<'a> {
     format_version: u32,
     kind: &'static str,
+    /// Networks in the model (a deep ensemble's members, or 1).
+    members: usize,
+    /// Components per network (the model's mixture has members × components).
     components: usize,
+    /// Parameters of all networks together.
     parameters: usize,
     inputs: Vec<String>,
     targets: Vec<String>,
@@ -38,8 +42,9 @@ pub fn run(args: InfoArgs) -> Result<()> {
         } else {
             "least-squares"
         },
+        members: model.members(),
         components: model.architecture().components(),
-        parameters: model.architecture().parameter_count(),
+        parameters: model.members() * model.architecture().parameter_count(),
         inputs: model.input_names(),
         targets: model.target_names(),
         meta: model.meta(),

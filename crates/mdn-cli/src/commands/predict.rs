@@ -150,7 +150,7 @@ fn plan(args: &PredictArgs) -> Result<Plan> {
 
 fn header(model: &Model, kind: OutputKind, plan: &Plan) -> Vec<String> {
     let targets = model.target_names();
-    let m = model.architecture().components();
+    let m = model.components();
     let mut columns = vec!["row".to_string()];
     match kind {
         OutputKind::Params => {
@@ -221,7 +221,7 @@ fn render_row(
     seed: u64,
 ) -> Result<()> {
     let c = model.target_dim();
-    let m = model.architecture().components();
+    let m = model.components();
     if kind != OutputKind::Samples {
         lines.index(row);
     }

@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use mdn::{
-    Activation, Architecture, Backbone, CovarianceKind, Dataset, MdnError, MissingPolicy, Schema,
-    TableSpec, TrainConfig, Trainer,
+    Activation, Architecture, Backbone, CovarianceKind, Dataset, MdnError, MissingPolicy, Noise,
+    Schema, TableSpec, TrainConfig, Trainer,
 };
 
 use super::UnknownArg;
@@ -59,9 +59,20 @@ pub struct TrainArgs {
     /// Where to write the trained model.
     #[arg(long, value_name = "MODEL")]
     out: PathBuf,
-    /// Number of mixture components.
-    #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
-    components: usize,
+    /// Number of mixture components; or `auto` (tries 1,2,3,5,8) or a comma-separated list
+    /// of candidates, of which training keeps the smallest whose held-out NLL is within one
+    /// standard error of the best (on the validation rows, or by --cv), and prints the table.
+    #[arg(
+        long,
+        default_value = "5",
+        value_name = "M|auto|M1,M2,…",
+        allow_negative_numbers = true
+    )]
+    components: String,
+    /// Choose among the --components candidates by k-fold cross-validation on --data (for
+    /// small data), then refit the chosen one on every row.
+    #[arg(long, value_name = "FOLDS", allow_negative_numbers = true)]
+    cv: Option<usize>,
     /// Covariance of each component.
     #[arg(long, value_enum, default_value_t = CovarianceKind::Isotropic)]
     covariance: CovarianceKind,
@@ -105,6 +116,25 @@ pub struct TrainArgs {
     /// Floor on every standard deviation, in units of the target's standard deviation.
     #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     min_sigma: f32,
+    /// Gaussian noise added to the numeric inputs of every training batch (standard
+    /// deviation in standardised units, drawn afresh each batch; never to one-hot columns,
+    /// validation or prediction): a standard deviation, `auto` (n^(-1/(4+d)) for n training
+    /// rows and d numeric inputs) or `off`.
+    #[arg(long, value_name = "SD|auto", default_value_t = TrainConfig::default().noise_x, allow_negative_numbers = true)]
+    noise_x: Noise,
+    /// Gaussian noise added to the standardised targets of every training batch (log targets:
+    /// to their logarithm), as --noise-x (auto: d is the number of targets).
+    #[arg(long, value_name = "SD|auto", default_value_t = TrainConfig::default().noise_y, allow_negative_numbers = true)]
+    noise_y: Noise,
+    /// Train a deep ensemble of K networks (seeds --seed, --seed+1, …; side by side on the
+    /// available cores) and save them as one model predicting their equal-weight mixture of
+    /// K × --components components. Not with --checkpoint or --resume.
+    #[arg(long, value_name = "K", default_value_t = TrainConfig::default().ensemble,
+          allow_negative_numbers = true, conflicts_with_all = ["checkpoint", "resume"])]
+    ensemble: usize,
+    /// Train each ensemble member on a bootstrap sample of the training rows.
+    #[arg(long, conflicts_with_all = ["checkpoint", "resume"])]
+    bootstrap: bool,
     /// Clip each parameter's gradient to this L2 norm.
     #[arg(long, value_name = "NORM", allow_negative_numbers = true)]
     grad_clip: Option<f64>,
@@ -200,6 +230,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
         seed: args.seed,
         grad_clip_norm: args.grad_clip,
         lr_plateau: args.lr_plateau,
+        noise_x: args.noise_x,
+        noise_y: args.noise_y,
+        ensemble: args.ensemble,
+        bootstrap: args.bootstrap,
         // With --val-data every row of --data trains.
         validation_fraction: if args.val_data.is_some() {
             0.0
@@ -211,10 +245,34 @@ pub fn run(args: TrainArgs) -> Result<()> {
     // The network's inputs are the features of the table's inputs, known once it is read
     // (a category is one feature per value); every option is checked before that, on as many
     // inputs as there are columns, and the architecture again once the features are known.
+    let candidates: Vec<usize> = match args.components.trim() {
+        "auto" => mdn::AUTO_COMPONENTS.to_vec(),
+        list => columns::parse_numbers::<usize>("--components", list)?,
+    };
+    let choose = candidates.len() > 1 || args.components.trim() == "auto";
+    if args.cv.is_some() && !choose {
+        bail!(
+            "--cv chooses among candidate numbers of components; give --components auto or a \
+             list such as 1,2,3,5,8"
+        );
+    }
+    if choose && args.model_type == ModelType::Mse {
+        bail!(
+            "--components {}: a least-squares network has no components to choose",
+            args.components
+        );
+    }
+    if choose && (args.checkpoint.is_some() || args.resume.is_some()) {
+        bail!(
+            "--components {} trains one network per candidate; --checkpoint and --resume cover \
+             one: give a single number of components with them",
+            args.components
+        );
+    }
     let architecture = |features: usize| {
         let backbone = Backbone::mlp(features, hidden.clone()).with_activation(args.activation);
         let architecture = match args.model_type {
-            ModelType::Mdn => Architecture::mdn(backbone, target_names.len(), args.components)
+            ModelType::Mdn => Architecture::mdn(backbone, target_names.len(), candidates[0])
                 .with_covariance(args.covariance)
                 .with_min_sigma(args.min_sigma),
             ModelType::Mse => Architecture::least_squares(backbone, target_names.len()),
@@ -324,15 +382,24 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(resume) = &args.resume {
         trainer = trainer.resume_from(resume);
     }
-    let trained = trainer
-        .fit(&architecture, &data)
-        .map_err(|error| match error {
-            // Say which file the unusable data came from.
-            MdnError::InvalidData(_) => {
-                anyhow::Error::from(error).context(args.data.display().to_string())
-            }
-            other => cli_error(other),
-        })?;
+    if !args.quiet && (args.ensemble > 1 || args.bootstrap) {
+        eprintln!(
+            "training {} networks side by side (no progress bar) …",
+            args.ensemble
+        );
+    }
+    let trained = if choose {
+        trainer.fit_components(&architecture, &candidates, args.cv, &data)
+    } else {
+        trainer.fit(&architecture, &data)
+    };
+    let trained = trained.map_err(|error| match error {
+        // Say which file the unusable data came from.
+        MdnError::InvalidData(_) => {
+            anyhow::Error::from(error).context(args.data.display().to_string())
+        }
+        other => cli_error(other),
+    })?;
     for warning in &trained.warnings {
         eprintln!("warning: {}: {warning}", args.data.display());
     }
@@ -346,6 +413,26 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
 
     let summary = trained.model.training();
+    if let Some(selection) = &summary.component_selection
+        && !args.quiet
+    {
+        let held_out = match selection.folds {
+            Some(k) => format!("{k}-fold cross-validation, {} rows", selection.rows),
+            None => format!("{} validation rows", selection.rows),
+        };
+        eprintln!("components  held-out NLL  standard error   ({held_out})");
+        for c in &selection.candidates {
+            let mark = if c.components == selection.chosen {
+                "  <- chosen (smallest within one standard error of the best)"
+            } else {
+                ""
+            };
+            eprintln!(
+                "{:>10}  {:>12.4}  {:>14.4}{mark}",
+                c.components, c.nll, c.standard_error
+            );
+        }
+    }
     for recovery in &summary.recoveries {
         eprintln!(
             "warning: epoch {} had a non-finite loss; it was rolled back and the learning rate \
@@ -363,14 +450,41 @@ pub fn run(args: TrainArgs) -> Result<()> {
         } else {
             ""
         };
-        eprintln!(
-            "trained {} epochs (kept epoch {}{stop}): train NLL {:.4}{validation} nats/row; \
-             model written to {}",
-            summary.epochs_run,
-            summary.best_epoch,
-            summary.train_nll,
-            args.out.display()
-        );
+        let noise = if summary.noise_x_sd > 0.0 || summary.noise_y_sd > 0.0 {
+            format!(
+                " with noise sd {:.3} on inputs, {:.3} on targets",
+                summary.noise_x_sd, summary.noise_y_sd
+            )
+        } else {
+            String::new()
+        };
+        if let Some(ensemble) = &trained.model.meta().ensemble {
+            for (k, member) in ensemble.members.iter().enumerate() {
+                let validation = member
+                    .validation_nll
+                    .map(|v| format!(", validation NLL {v:.4}"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "member {k} (seed {}): {} epochs (kept epoch {}): train NLL {:.4}{validation}",
+                    member.config.seed, member.epochs_run, member.best_epoch, member.train_nll
+                );
+            }
+            eprintln!(
+                "trained an ensemble of {} networks{noise}; model written to {} (score the \
+                 ensemble with `mdn eval`)",
+                ensemble.members.len(),
+                args.out.display()
+            );
+        } else {
+            eprintln!(
+                "trained {} epochs{noise} (kept epoch {}{stop}): train NLL {:.4}{validation} \
+                 nats/row; model written to {}",
+                summary.epochs_run,
+                summary.best_epoch,
+                summary.train_nll,
+                args.out.display()
+            );
+        }
     }
     Ok(())
 }

@@ -176,7 +176,7 @@ fn check_compatible(
         return mismatch("the checkpoint was made on different data");
     }
     let (saved, now) = (&meta.train_config, config.config());
-    let fields: [(Parameter, String, String); 8] = [
+    let fields: [(Parameter, String, String); 10] = [
         (
             Parameter::BatchSize,
             shown(saved.batch_size),
@@ -212,6 +212,16 @@ fn check_compatible(
             Parameter::MaxRecoveries,
             shown(saved.max_recoveries),
             shown(now.max_recoveries),
+        ),
+        (
+            Parameter::NoiseX,
+            saved.noise_x.to_string(),
+            now.noise_x.to_string(),
+        ),
+        (
+            Parameter::NoiseY,
+            saved.noise_y.to_string(),
+            now.noise_y.to_string(),
         ),
     ];
     if let Some((parameter, checkpoint, requested)) =

@@ -3,14 +3,17 @@
 
 mod checkpoint;
 mod history;
+mod noise;
 mod pass;
 mod prepare;
 mod progress;
 mod rollback;
 mod run;
+mod selection;
 mod stopping;
 
 pub use history::{EpochRecord, History};
+pub use selection::{AUTO_COMPONENTS, CandidateScore, ComponentSelection};
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -20,9 +23,11 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::ValidTrainConfig;
+use rayon::prelude::*;
+
+use crate::config::{TrainConfig, ValidTrainConfig};
 use crate::dataset::Dataset;
-use crate::error::{MdnError, Result};
+use crate::error::{MdnError, Parameter, Result};
 use crate::model::{Model, ModelMeta};
 use crate::summary::{Recovery, TrainingSummary};
 use checkpoint::{CheckpointSchedule, DEFAULT_CHECKPOINT_INTERVAL};
@@ -31,6 +36,11 @@ use prepare::Prepared;
 use progress::EpochBar;
 use rollback::Rollback;
 use run::{Run, Which};
+
+/// Mixed into the seed of the noise's random numbers (any constant would do).
+const NOISE_SEED: u64 = 0x6e6f_6973_6520_7264;
+/// Mixed into a member's seed for its bootstrap sample.
+const BOOTSTRAP_SEED: u64 = 0x626f_6f74_7374_7270;
 
 /// The result of [`Trainer::fit`].
 #[derive(Debug, Clone)]
@@ -165,12 +175,67 @@ impl Trainer {
     }
 
     /// Trains a network of `architecture` on `data` and returns the model with the lowest
-    /// validation loss.
+    /// validation loss — or, with [`TrainConfig::ensemble`](crate::TrainConfig::ensemble)
+    /// above 1 or `bootstrap`, the deep ensemble of its members, trained side by side on
+    /// rayon's threads (the history and warnings are the first member's).
     pub fn fit(&self, architecture: &ValidArchitecture, data: &Dataset) -> Result<Trained> {
         let config = &self.config;
         let prepared = Prepared::new(architecture, config, data, self.validation.as_ref())?;
+        if config.ensemble == 1 && !config.bootstrap {
+            return self.fit_prepared(architecture, data, &prepared);
+        }
+        if self.checkpoint.is_some() || self.resume.is_some() {
+            return Err(MdnError::invalid(
+                Parameter::Ensemble,
+                config.ensemble,
+                "checkpoints and resuming cover a single network; train an ensemble without \
+                 them",
+            ));
+        }
+        let members = (0..config.ensemble)
+            .into_par_iter()
+            .map(|k| {
+                let seed = config.seed.wrapping_add(k as u64);
+                let member = TrainConfig {
+                    seed,
+                    ..config.config().clone()
+                };
+                let trainer = Trainer {
+                    config: member.check()?,
+                    show_progress: false,
+                    ..self.clone()
+                };
+                let mut rows = prepared.clone();
+                if config.bootstrap {
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ BOOTSTRAP_SEED);
+                    rows.train = prepared.train.bootstrapped(prepared.train_rows(), &mut rng);
+                }
+                trainer.fit_prepared(architecture, data, &rows)
+            })
+            .collect::<Result<Vec<Trained>>>()?;
+        let mut members = members.into_iter();
+        let first = members.next().expect("an ensemble has at least one member");
+        let models = std::iter::once(first.model)
+            .chain(members.map(|m| m.model))
+            .collect();
+        Ok(Trained {
+            model: Model::ensemble(models, config.bootstrap),
+            history: first.history,
+            warnings: first.warnings,
+        })
+    }
+
+    /// [`Trainer::fit`] of one network on prepared rows (split and standardised; the split's
+    /// seed need not be this trainer's).
+    fn fit_prepared(
+        &self,
+        architecture: &ValidArchitecture,
+        data: &Dataset,
+        prepared: &Prepared,
+    ) -> Result<Trained> {
+        let config = &self.config;
         let mut run = match &self.resume {
-            Some(path) => checkpoint::resume(path, architecture, config, &prepared)?,
+            Some(path) => checkpoint::resume(path, architecture, config, prepared)?,
             None => Run::fresh(architecture, config),
         };
         let bar = EpochBar::new(config.epochs, self.show_progress);
@@ -181,7 +246,7 @@ impl Trainer {
         while run.progress.epochs_done < config.epochs && !run.progress.stopping.stopped() {
             let epoch = run.progress.epochs_done + 1;
             let start = run.clone();
-            match self.epoch(&mut run, &prepared, epoch) {
+            match self.epoch(&mut run, prepared, epoch) {
                 Ok(record) => {
                     bar.epoch_done(&record);
                     self.observe(&mut run, record);
@@ -189,7 +254,7 @@ impl Trainer {
                     if let Some(path) = &self.checkpoint
                         && schedule.due()
                     {
-                        checkpoint::write(path, config, &prepared, &run)?;
+                        checkpoint::write(path, config, prepared, &run)?;
                         schedule.written(epoch);
                     }
                 }
@@ -225,9 +290,9 @@ impl Trainer {
         if let Some(path) = &self.checkpoint
             && schedule.pending(run.progress.epochs_done)
         {
-            checkpoint::write(path, config, &prepared, &run)?;
+            checkpoint::write(path, config, prepared, &run)?;
         }
-        self.finish(architecture, data, &prepared, run)
+        self.finish(architecture, data, prepared, run)
     }
 
     /// Trains one epoch and scores it on the validation rows: the epoch's record, or
@@ -245,9 +310,12 @@ impl Trainer {
         rng.set_stream(epoch as u64);
         let mut order: Vec<usize> = (0..data.train_rows()).collect();
         order.shuffle(&mut rng);
+        // The noise has a stream of its own, so that a run without noise shuffles as before.
+        let mut noise_rng = ChaCha8Rng::seed_from_u64(self.config.seed ^ NOISE_SEED);
+        noise_rng.set_stream(epoch as u64);
         // A batch larger than the data is the whole data (said so by `finish`'s warnings).
         let batch_size = self.config.batch_size.min(data.train_rows());
-        let train = run.train_epoch(data, &order, batch_size)?;
+        let train = run.train_epoch(data, &order, batch_size, &mut noise_rng)?;
         let val = if data.val_rows() == 0 {
             None
         } else {
@@ -331,6 +399,9 @@ impl Trainer {
             validation_nll: (prepared.val_rows() > 0).then(|| nll(&prepared.val)),
             recoveries: progress.recoveries.clone(),
             seconds: progress.history.epochs.iter().map(|e| e.seconds).sum(),
+            noise_x_sd: prepared.noise.x_sd,
+            noise_y_sd: prepared.noise.y_sd,
+            component_selection: None,
         };
         let meta = ModelMeta {
             architecture: architecture.clone(),
@@ -340,6 +411,7 @@ impl Trainer {
             residual_std,
             training: summary,
             created_by: format!("mdn {}", env!("CARGO_PKG_VERSION")),
+            ensemble: None,
         };
         let mut warnings = Vec::new();
         if self.config.batch_size > prepared.train_rows() {

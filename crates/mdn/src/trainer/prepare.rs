@@ -10,40 +10,97 @@ use crate::dataset::Dataset;
 use crate::error::{MdnError, Parameter, Result};
 use crate::normalize::Standardizer;
 
+use super::noise::BatchNoise;
+
 /// Standardised rows of one part of the data.
+#[derive(Clone)]
 pub(super) struct Rows {
     /// Features, standardised, row-major.
     pub x: Vec<f32>,
     /// Modelled targets (log t for log targets), standardised, row-major.
     pub t: Vec<f32>,
-    /// Row weights, where the data has them.
+    /// Row weights, where the data has them (or a bootstrap sample set them).
     pub w: Option<Vec<f32>>,
     /// The (weighted) mean over rows of Σ log t_j over the log targets: what turns the NLL
     /// of log t into the NLL of t.
     pub log_jacobian: f64,
+    /// Σ log t_j over the log targets, per row (empty without log targets).
+    log_sums: Vec<f64>,
 }
 
 impl Rows {
     fn new(data: &Dataset, inputs: &Standardizer, targets: &Standardizer, log: &[bool]) -> Self {
         let modelled = modelled_targets(data, log);
-        let w = data.weights();
-        let total: f64 = w.map_or(data.len() as f64, |w| w.iter().sum());
-        let log_jacobian = modelled
-            .chunks_exact(log.len().max(1))
-            .enumerate()
-            .map(|(i, z)| {
-                let sum: f64 = z.iter().zip(log).filter(|(_, l)| **l).map(|(z, _)| z).sum();
-                sum * w.map_or(1.0, |w| w[i])
-            })
-            .sum::<f64>()
-            / total.max(f64::MIN_POSITIVE);
-        Self {
+        let log_sums: Vec<f64> = if log.iter().any(|&l| l) {
+            modelled
+                .chunks_exact(log.len())
+                .map(|z| z.iter().zip(log).filter(|(_, l)| **l).map(|(z, _)| z).sum())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let w = data
+            .weights()
+            .map(|w| w.iter().map(|&v| v as f32).collect());
+        let mut rows = Self {
             x: inputs.transform(data.inputs()),
             t: targets.transform(&modelled),
-            w: w.map(|w| w.iter().map(|&v| v as f32).collect()),
-            log_jacobian,
-        }
+            w,
+            log_jacobian: 0.0,
+            log_sums,
+        };
+        rows.log_jacobian = rows.mean_log_sum();
+        rows
     }
+
+    /// The weighted mean of the per-row log sums (0 without log targets).
+    fn mean_log_sum(&self) -> f64 {
+        if self.log_sums.is_empty() {
+            return 0.0;
+        }
+        let weight = |i: usize| self.w.as_ref().map_or(1.0, |w| f64::from(w[i]));
+        let total: f64 = (0..self.log_sums.len()).map(weight).sum();
+        let sum: f64 = self
+            .log_sums
+            .iter()
+            .enumerate()
+            .map(|(i, s)| s * weight(i))
+            .sum();
+        sum / total.max(f64::MIN_POSITIVE)
+    }
+
+    /// These `n` rows as a bootstrap sample drawn with `rng`: `n` draws with replacement,
+    /// each row's weight multiplied by the times it was drawn (a row never drawn weighs 0),
+    /// so the loss is that of the resampled rows.
+    pub fn bootstrapped(&self, n: usize, rng: &mut impl rand::Rng) -> Self {
+        use rand::RngExt;
+        let mut counts = vec![0u32; n];
+        for _ in 0..n {
+            counts[rng.random_range(0..n)] += 1;
+        }
+        let w = (0..n)
+            .map(|i| counts[i] as f32 * self.w.as_ref().map_or(1.0, |w| w[i]))
+            .collect();
+        let mut rows = Self {
+            w: Some(w),
+            ..self.clone()
+        };
+        rows.log_jacobian = rows.mean_log_sum();
+        rows
+    }
+}
+
+/// The rows training holds out for validation (a shuffle seeded by `seed`, its first
+/// `val_rows`) and the rest, as (validation, training) row indices.
+pub(crate) fn validation_split(
+    seed: u64,
+    rows: usize,
+    val_rows: usize,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..rows).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let train = order.split_off(val_rows.min(rows));
+    (order, train)
 }
 
 /// The targets as the network models them: log t for the log targets.
@@ -62,6 +119,7 @@ fn modelled_targets(data: &Dataset, log: &[bool]) -> Vec<f64> {
 }
 
 /// The data prepared for training: split, standardised, as f32.
+#[derive(Clone)]
 pub(super) struct Prepared {
     pub train: Rows,
     pub val: Rows,
@@ -74,6 +132,8 @@ pub(super) struct Prepared {
     /// Input columns whose scale a few extreme values set: (column, share of rows in the
     /// narrow band).
     pub dominated_inputs: Vec<(usize, f64)>,
+    /// The noise every training batch gets.
+    pub noise: BatchNoise,
 }
 
 impl Prepared {
@@ -143,10 +203,8 @@ impl Prepared {
                         format!("leaves no training row of {rows}"),
                     ));
                 }
-                let mut order: Vec<usize> = (0..rows).collect();
-                order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed));
-                let (val_idx, train_idx) = order.split_at(val_rows);
-                (data.subset(train_idx), data.subset(val_idx))
+                let (val_idx, train_idx) = validation_split(config.seed, rows, val_rows);
+                (data.subset(&train_idx), data.subset(&val_idx))
             }
         };
         let train_targets = modelled_targets(&train, &log);
@@ -171,6 +229,7 @@ impl Prepared {
             ),
         };
         let target_scaler = Standardizer::fit(&train_targets, c);
+        let noise = BatchNoise::new(config, train.len(), &numeric, c);
         Ok(Prepared {
             train: Rows::new(&train, &input_scaler, &target_scaler, &log),
             val: Rows::new(&val, &input_scaler, &target_scaler, &log),
@@ -183,6 +242,7 @@ impl Prepared {
                 .wrapping_mul(31)
                 .wrapping_add(validation.map_or(0, Dataset::fingerprint)),
             dominated_inputs,
+            noise,
         })
     }
 

@@ -65,12 +65,14 @@ impl Run {
         }
     }
 
-    /// One pass of mini-batch Adam steps over the training rows in `order`.
+    /// One pass of mini-batch Adam steps over the training rows in `order`, each batch with
+    /// the run's noise (drawn from `noise_rng`).
     pub fn train_epoch(
         &mut self,
         data: &Prepared,
         order: &[usize],
         batch_size: usize,
+        noise_rng: &mut impl rand::Rng,
     ) -> Result<PassTotals, NonFinite> {
         let (d, c) = (data.input_dim, data.target_dim);
         let lr = self.progress.learning_rate;
@@ -84,6 +86,9 @@ impl Run {
             t.clear();
             gather_rows(&rows.x, d, batch, &mut x);
             gather_rows(&rows.t, c, batch, &mut t);
+            if !data.noise.is_off() {
+                data.noise.apply(&mut x, d, &mut t, noise_rng);
+            }
             let weights = rows.w.as_ref().map(|all| {
                 w.clear();
                 gather_rows(all, 1, batch, &mut w);

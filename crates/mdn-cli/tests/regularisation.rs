@@ -1,0 +1,196 @@
+//! `--noise-x`, `--noise-y`, `--ensemble` and `--bootstrap` from the command line (issue 16):
+//! bad values name their flag; an ensemble is one model file that every command reads as the
+//! mixture of all members' components.
+
+mod common;
+
+use common::{Scratch, json, number};
+
+#[test]
+fn bad_noise_and_ensemble_values_name_their_flag() {
+    let s = Scratch::new();
+    s.data("toy", 100, 1, "toy.csv");
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            "toy.csv",
+            "--inputs",
+            "x",
+            "--targets",
+            "t",
+            "--out",
+            "m.mdn",
+        ];
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    for (extra, flag) in [
+        (&["--noise-x", "-0.5"][..], "--noise-x"),
+        (&["--noise-y", "lots"][..], "--noise-y"),
+        (&["--ensemble", "0"][..], "--ensemble"),
+        (
+            &["--ensemble", "2", "--checkpoint", "c.ckpt"][..],
+            "--checkpoint",
+        ),
+        (&["--bootstrap", "--resume", "c.ckpt"][..], "--resume"),
+    ] {
+        let args = train(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        s.fails(&args, &[flag]);
+    }
+}
+
+#[test]
+fn an_ensemble_is_one_model_file_read_by_every_command() {
+    let s = Scratch::new();
+    s.data("toy", 300, 2, "toy.csv");
+    let run = s.run(&[
+        "train",
+        "--data",
+        "toy.csv",
+        "--inputs",
+        "x",
+        "--targets",
+        "t",
+        "--out",
+        "e.mdn",
+        "--epochs",
+        "20",
+        "--components",
+        "3",
+        "--ensemble",
+        "3",
+        "--bootstrap",
+        "--noise-y",
+        "auto",
+    ]);
+    assert!(run.status.success(), "{}", run.stderr);
+    assert!(run.stderr.contains("member 2 (seed 2)"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("noise sd 0.000 on inputs"),
+        "{}",
+        run.stderr
+    );
+    let info = json(&s.ok(&["info", "--model", "e.mdn"]));
+    assert_eq!(info["members"], 3);
+    assert_eq!(info["components"], 3);
+    assert_eq!(info["ensemble"]["bootstrap"], true);
+    assert_eq!(info["ensemble"]["members"].as_array().unwrap().len(), 3);
+    assert!(number(&info["training"], "noise_y_sd") > 0.0);
+    s.ok(&[
+        "predict", "--model", "e.mdn", "--data", "toy.csv", "--output", "params", "--out", "p.csv",
+    ]);
+    let params = s.csv("p.csv");
+    assert!(
+        params.has("alpha_8") && !params.has("alpha_9"),
+        "{:?}",
+        params.header
+    );
+    let total: f64 = (0..9).map(|k| params.num(0, &format!("alpha_{k}"))).sum();
+    assert!((total - 1.0).abs() < 1e-9, "{total}");
+    let eval = json(&s.ok(&["eval", "--model", "e.mdn", "--data", "toy.csv"]));
+    assert!(number(&eval, "nll").is_finite());
+    s.ok(&[
+        "predict",
+        "--model",
+        "e.mdn",
+        "--data",
+        "toy.csv",
+        "--output",
+        "samples",
+        "--samples",
+        "3",
+        "--out",
+        "s.csv",
+    ]);
+    assert_eq!(s.csv("s.csv").len(), 900, "3 samples a row");
+}
+
+#[test]
+fn resuming_with_other_noise_names_the_flag() {
+    let s = Scratch::new();
+    s.data("toy", 100, 3, "toy.csv");
+    let base = [
+        "train",
+        "--data",
+        "toy.csv",
+        "--inputs",
+        "x",
+        "--targets",
+        "t",
+        "--out",
+        "m.mdn",
+        "--epochs",
+        "3",
+        "--quiet",
+    ];
+    let mut first = base.to_vec();
+    first.extend(["--checkpoint", "c.ckpt"]);
+    s.ok(&first);
+    std::fs::remove_file(s.path("m.mdn")).unwrap();
+    let mut again = base.to_vec();
+    again.extend(["--resume", "c.ckpt", "--noise-y", "0.1"]);
+    s.fails(&again, &["--noise-y", "off", "0.1"]);
+}
+
+#[test]
+fn components_auto_prints_and_records_the_candidates() {
+    let s = Scratch::new();
+    s.data("toy", 300, 4, "toy.csv");
+    let run = s.run(&[
+        "train",
+        "--data",
+        "toy.csv",
+        "--inputs",
+        "x",
+        "--targets",
+        "t",
+        "--out",
+        "m.mdn",
+        "--epochs",
+        "30",
+        "--components",
+        "1,2,4",
+        "--cv",
+        "3",
+    ]);
+    assert!(run.status.success(), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("3-fold cross-validation, 300 rows")
+            && run.stderr.contains("<- chosen"),
+        "{}",
+        run.stderr
+    );
+    let info = json(&s.ok(&["info", "--model", "m.mdn"]));
+    let selection = &info["training"]["component_selection"];
+    assert_eq!(selection["folds"], 3);
+    assert_eq!(selection["candidates"].as_array().unwrap().len(), 3);
+    assert_eq!(info["components"], selection["chosen"]);
+    for (extra, mentions) in [
+        (&["--cv", "3"][..], &["--cv", "--components auto"][..]),
+        (
+            &["--components", "auto", "--model-type", "mse"][..],
+            &["least-squares"][..],
+        ),
+        (
+            &["--components", "2,3", "--checkpoint", "c.ckpt"][..],
+            &["--checkpoint"][..],
+        ),
+        (&["--components", "2,x"][..], &["--components"][..]),
+    ] {
+        let mut args = vec![
+            "train",
+            "--data",
+            "toy.csv",
+            "--inputs",
+            "x",
+            "--targets",
+            "t",
+            "--out",
+            "n.mdn",
+        ];
+        args.extend_from_slice(extra);
+        s.fails(&args, mentions);
+    }
+}
