@@ -552,9 +552,13 @@ fn training_reports_progress_unless_quiet() {
         "3",
         "--hidden",
         "4",
+        "--ensemble",
+        "1",
     ]);
     assert!(run.status.success(), "{}", run.stderr);
     assert!(run.stderr.contains("trained 3 epochs"), "{}", run.stderr);
+    // The default noise on the targets is said.
+    assert!(run.stderr.contains("0.100 on targets"), "{}", run.stderr);
     assert!(run.stderr.contains("m.mdn"), "{}", run.stderr);
     assert_eq!(run.stdout, "");
     // `Scratch::train` passes --quiet and checks that stderr stays empty.

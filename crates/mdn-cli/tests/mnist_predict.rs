@@ -33,6 +33,8 @@ fn fixture() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
     let config = TrainConfig {
         epochs: 1,
         batch_size: 32,
+        ensemble: 1,
+        noise_y: mdn::Noise::Off,
         ..TrainConfig::default()
     };
     let trained = Trainer::new(config.check().unwrap())

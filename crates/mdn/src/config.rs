@@ -7,6 +7,11 @@ use crate::error::{MdnError, Parameter, Result};
 /// How to train a network, as asked for. [`TrainConfig::check`] turns it into the
 /// [`ValidTrainConfig`] that a [`Trainer`](crate::Trainer) takes.
 ///
+/// The defaults are `mdn train`'s, chosen on the real-data benchmark
+/// (`docs/results/defaults.md`, see [`crate::defaults`]): noise of 0.1 on the standardised
+/// targets and a deep ensemble of five networks; set `ensemble: 1` for a single network
+/// (checkpoints need one).
+///
 /// | Name | Default | Range |
 /// |---|---|---|
 /// | `epochs` | 500 | ≥ 1 |
@@ -20,8 +25,8 @@ use crate::error::{MdnError, Parameter, Result};
 /// | `grad_clip_norm` | `None` | > 0, finite |
 /// | `max_recoveries` | 3 | any |
 /// | `noise_x` | [`Noise::Off`] | `Sd(s)` with s ≥ 0 finite, or `Auto` |
-/// | `noise_y` | [`Noise::Off`] | `Sd(s)` with s ≥ 0 finite, or `Auto` |
-/// | `ensemble` | 1 | ≥ 1 |
+/// | `noise_y` | `Sd(0.1)` | `Sd(s)` with s ≥ 0 finite, or `Auto` |
+/// | `ensemble` | 5 | ≥ 1 |
 /// | `bootstrap` | `false` | |
 ///
 /// # Examples
@@ -162,8 +167,8 @@ impl Default for TrainConfig {
             grad_clip_norm: None,
             max_recoveries: 3,
             noise_x: Noise::Off,
-            noise_y: Noise::Off,
-            ensemble: 1,
+            noise_y: Noise::Sd(0.1),
+            ensemble: 5,
             bootstrap: false,
         }
     }

@@ -128,6 +128,13 @@ pub enum MdnError {
         /// The learning rate of the last attempt.
         learning_rate: f64,
     },
+    /// Training was asked to stop ([`Trainer::with_stop`](crate::Trainer::with_stop)) and
+    /// did, between two epochs, without a model.
+    #[error("training was interrupted after {epochs} epochs")]
+    Interrupted {
+        /// The epochs completed (of the network being trained when the stop came).
+        epochs: usize,
+    },
     /// A run cannot be resumed from a checkpoint with a different value of `parameter`.
     #[error(
         "{path}: cannot resume: {parameter} is {requested} here but {checkpoint} in the \

@@ -16,10 +16,12 @@
 //!   small CNN [`Backbone`], then a mixture density [`Head`] or the least-squares comparison
 //!   layer; [`Architecture::check`] makes it a [`ValidArchitecture`];
 //! - [`Trainer`] / [`TrainConfig`]: Adam, validation split, early stopping, roll-back on
-//!   non-finite losses, checkpoints and exact resumption;
-//! - [`Model`]: a trained network with its normalisation, saved to and loaded from one
-//!   safetensors file, whose predictions are [`mdn_mixture::GaussianMixture`]s in the data's
-//!   units;
+//!   non-finite losses, checkpoints and exact resumption; noise regularisation ([`Noise`]),
+//!   deep ensembles ([`TrainConfig::ensemble`]) and the choice of the number of components
+//!   ([`Trainer::fit_components`]); [`defaults`] says what is used when nothing is given;
+//! - [`Model`]: a trained network (or ensemble) with its normalisation, saved to and loaded
+//!   from one safetensors file, whose predictions are [`mdn_mixture::GaussianMixture`]s in
+//!   the data's units;
 //! - [`Frame`] / [`Schema`]: tables as users have them (numbers and text, missing cells) and
 //!   how their columns become the network's numbers (one-hot categories, log targets);
 //! - [`Prediction`]: p(t|x) for one row in the targets' own units;
@@ -52,6 +54,7 @@
 pub mod atomic;
 mod config;
 mod dataset;
+pub mod defaults;
 mod error;
 mod file;
 mod frame;

@@ -60,7 +60,7 @@ fn data_must_fit_the_network_and_the_split() {
         .unwrap();
     let config = TrainConfig {
         validation_fraction: 0.1,
-        ..TrainConfig::default()
+        ..common::single()
     };
     let err = Trainer::new(config.check().unwrap())
         .with_progress(false)
@@ -77,7 +77,7 @@ fn data_must_fit_the_network_and_the_split() {
     let constant = Dataset::new(vec![0.0, 1.0, 2.0, 3.0], 1, vec![5.0; 4], 1).unwrap();
     let config = TrainConfig {
         validation_fraction: 0.0,
-        ..TrainConfig::default()
+        ..common::single()
     };
     let err = Trainer::new(config.check().unwrap())
         .with_progress(false)

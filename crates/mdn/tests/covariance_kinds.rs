@@ -28,6 +28,8 @@ fn full_covariance_learns_the_correlation() {
     let config = TrainConfig {
         epochs: 60,
         validation_fraction: 0.0,
+        ensemble: 1,
+        noise_y: mdn::Noise::Off,
         ..TrainConfig::default()
     };
     let trainer = Trainer::new(config.check().unwrap()).with_progress(false);

@@ -20,7 +20,7 @@ fn gives_up_after_the_allowed_recoveries_and_writes_nothing() {
     let config = TrainConfig {
         learning_rate: 1e30,
         epochs: 5,
-        ..TrainConfig::default()
+        ..common::single()
     };
     let result = Trainer::new(config.check().unwrap())
         .with_progress(false)
@@ -50,7 +50,7 @@ fn recovers_by_lowering_the_learning_rate() {
         learning_rate: 1e20,
         epochs: 3,
         max_recoveries: 60,
-        ..TrainConfig::default()
+        ..common::single()
     };
     let trained = Trainer::new(config.check().unwrap())
         .with_progress(false)

@@ -31,6 +31,8 @@ fn check(covariance: CovarianceKind, c: usize) {
     let config = TrainConfig {
         epochs: 3,
         validation_fraction: 0.0,
+        ensemble: 1,
+        noise_y: mdn::Noise::Off,
         ..TrainConfig::default()
     };
     let trained = Trainer::new(config.check().unwrap())

@@ -15,7 +15,7 @@ fn quick_model(least_squares: bool) -> Model {
     };
     let config = TrainConfig {
         epochs: 3,
-        ..TrainConfig::default()
+        ..common::single()
     };
     Trainer::new(config.check().unwrap())
         .with_progress(false)

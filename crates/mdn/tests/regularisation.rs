@@ -23,7 +23,7 @@ fn quick(ensemble: usize) -> TrainConfig {
         epochs: 15,
         batch_size: 32,
         ensemble,
-        ..TrainConfig::default()
+        ..common::single()
     }
 }
 
@@ -214,7 +214,7 @@ fn choose(data: &Dataset, candidates: &[usize], folds: Option<usize>) -> Model {
         .unwrap();
     let config = TrainConfig {
         epochs: 150,
-        ..TrainConfig::default()
+        ..common::single()
     };
     Trainer::new(config.check().unwrap())
         .with_progress(false)
@@ -246,7 +246,7 @@ fn automatic_components_follow_the_data_and_are_recorded() {
         .unwrap();
     let config = TrainConfig {
         epochs: 150,
-        ..TrainConfig::default()
+        ..common::single()
     };
     let plain = Trainer::new(config.check().unwrap())
         .with_progress(false)
@@ -262,4 +262,86 @@ fn automatic_components_follow_the_data_and_are_recorded() {
     assert_eq!(selection.chosen, 1, "{selection:?}");
     assert_eq!((selection.folds, selection.rows), (Some(3), 300));
     assert_eq!(picked.architecture().components(), 1);
+}
+
+/// The predictive standard deviation of a one-target model at `x`.
+fn predictive_sd(model: &Model, x: f64) -> f64 {
+    model.predict_one(&[x]).unwrap().mixture().covariance()[0].sqrt()
+}
+
+#[test]
+fn noise_is_drawn_per_batch_and_absent_when_validating_and_predicting() {
+    // Two inputs, each repeated 200 times with one target value (t = x): plain training
+    // shrinks σ to the floor. Noise of 0.2 standardised units on t, drawn for every batch, is
+    // what the network then sees around each value: σ ≈ 0.2 × sd(t) = 0.1.
+    let x: Vec<f64> = (0..400).map(|i| (i % 2) as f64).collect();
+    let duplicates = Dataset::new(x.clone(), 1, x.clone(), 1).unwrap();
+    let long = |noise_y| TrainConfig {
+        epochs: 1000,
+        batch_size: 64,
+        validation_fraction: 0.0,
+        patience: None,
+        noise_y,
+        ..common::single()
+    };
+    let plain = train(&duplicates, long(Noise::Off)).unwrap();
+    let noisy = train(&duplicates, long(Noise::Sd(0.2))).unwrap();
+    for x in [0.0, 1.0] {
+        let (plain_sd, noisy_sd) = (predictive_sd(&plain, x), predictive_sd(&noisy, x));
+        assert!(plain_sd < 0.02, "x = {x}: plain σ {plain_sd}");
+        assert!(
+            (noisy_sd - 0.1).abs() < 0.02,
+            "x = {x}: σ {noisy_sd}, expected 0.1"
+        );
+    }
+    // Predictions are not noisy: the same input, the same density.
+    assert_eq!(noisy.predict(&x).unwrap(), noisy.predict(&x).unwrap());
+
+    // Validation rows are scored without noise: the recorded validation NLL is the model's
+    // own NLL of those rows.
+    let data = common::toy_inverse(300, 12);
+    let validation = common::toy_inverse(100, 13);
+    let architecture = Architecture::mdn(Backbone::mlp(1, vec![8]), 1, 3)
+        .check()
+        .unwrap();
+    let config = TrainConfig {
+        noise_x: Noise::Sd(1.0),
+        noise_y: Noise::Sd(1.0),
+        validation_fraction: 0.0,
+        ..quick(1)
+    };
+    let model = Trainer::new(config.check().unwrap())
+        .with_progress(false)
+        .with_validation(validation.clone())
+        .fit(&architecture, &data)
+        .unwrap()
+        .model;
+    let own = -common::mean(
+        &model
+            .log_likelihood(validation.inputs(), validation.targets())
+            .unwrap(),
+    );
+    let recorded = model.training().validation_nll.unwrap();
+    assert!((own - recorded).abs() < 1e-4, "{own} vs {recorded}");
+}
+
+#[test]
+fn automatic_components_find_the_number_of_branches() {
+    use rand::{RngExt, SeedableRng};
+    use rand_distr::{Distribution, Normal};
+    // t = x + b + N(0, 0.05²), b one of three offsets with equal probability: three branches
+    // everywhere.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(14);
+    let jitter = Normal::new(0.0, 0.05).unwrap();
+    let x: Vec<f64> = (0..900).map(|_| rng.random::<f64>()).collect();
+    let t: Vec<f64> = x
+        .iter()
+        .map(|x| x + [-1.0, 0.0, 1.0][rng.random_range(0..3)] + jitter.sample(&mut rng))
+        .collect();
+    let data = Dataset::new(x, 1, t, 1).unwrap();
+    for folds in [None, Some(3)] {
+        let picked = choose(&data, &mdn::AUTO_COMPONENTS, folds);
+        let selection = picked.training().component_selection.clone().unwrap();
+        assert_eq!(selection.chosen, 3, "folds {folds:?}: {selection:?}");
+    }
 }

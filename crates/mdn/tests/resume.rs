@@ -21,7 +21,7 @@ fn raw_config(epochs: usize) -> TrainConfig {
         validation_fraction: 0.2,
         patience: Some(50),
         seed: 11,
-        ..TrainConfig::default()
+        ..common::single()
     }
 }
 

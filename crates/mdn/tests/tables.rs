@@ -54,6 +54,8 @@ fn train(data: &Dataset, validation: Option<Dataset>) -> Model {
     let config = TrainConfig {
         epochs: 150,
         learning_rate: 1e-2,
+        ensemble: 1,
+        noise_y: mdn::Noise::Off,
         ..TrainConfig::default()
     };
     let mut trainer = Trainer::new(config.check().unwrap()).with_progress(false);

@@ -15,7 +15,7 @@ fn mdn_beats_least_squares_on_the_toy_inverse_problem() {
         batch_size: 64,
         learning_rate: 3e-3,
         patience: Some(150),
-        ..TrainConfig::default()
+        ..common::single()
     };
     let trainer = Trainer::new(config.check().unwrap()).with_progress(false);
 

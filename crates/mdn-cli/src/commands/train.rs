@@ -64,7 +64,7 @@ pub struct TrainArgs {
     /// standard error of the best (on the validation rows, or by --cv), and prints the table.
     #[arg(
         long,
-        default_value = "5",
+        default_value_t = mdn::defaults::COMPONENTS.to_string(),
         value_name = "M|auto|M1,M2,…",
         allow_negative_numbers = true
     )]
@@ -74,13 +74,13 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FOLDS", allow_negative_numbers = true)]
     cv: Option<usize>,
     /// Covariance of each component.
-    #[arg(long, value_enum, default_value_t = CovarianceKind::Isotropic)]
+    #[arg(long, value_enum, default_value_t = mdn::defaults::COVARIANCE)]
     covariance: CovarianceKind,
     /// Hidden layer widths, comma-separated (empty for a linear model).
-    #[arg(long, default_value = "32,32", value_name = "WIDTHS")]
+    #[arg(long, default_value_t = mdn::defaults::hidden_text(), value_name = "WIDTHS")]
     hidden: String,
     /// Hidden-unit activation (Bishop used tanh).
-    #[arg(long, value_enum, default_value_t = Activation::Tanh)]
+    #[arg(long, value_enum, default_value_t = mdn::defaults::ACTIVATION)]
     activation: Activation,
     /// Maximum number of epochs.
     #[arg(long, default_value_t = TrainConfig::default().epochs, allow_negative_numbers = true)]
@@ -92,13 +92,13 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = TrainConfig::default().learning_rate, allow_negative_numbers = true)]
     lr: f64,
     /// L2 weight decay.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = TrainConfig::default().weight_decay, allow_negative_numbers = true)]
     weight_decay: f64,
     /// Fraction of rows held out for validation and early stopping, in [0, 1).
     #[arg(long, default_value_t = TrainConfig::default().validation_fraction, allow_negative_numbers = true)]
     val_fraction: f64,
     /// Stop after this many epochs without improvement on the validation rows.
-    #[arg(long, default_value_t = 100, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = TrainConfig::default().patience.unwrap_or(100), allow_negative_numbers = true)]
     patience: usize,
     /// Halve the learning rate after every N epochs without improvement on the validation
     /// rows (off by default; pick N well below --patience).
@@ -108,13 +108,13 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with = "patience")]
     no_early_stopping: bool,
     /// Seed for initialisation, validation split and shuffling.
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = TrainConfig::default().seed, allow_negative_numbers = true)]
     seed: u64,
     /// `mdn` for a mixture density network, `mse` for the least-squares network.
     #[arg(long, value_enum, default_value_t = ModelType::Mdn)]
     model_type: ModelType,
     /// Floor on every standard deviation, in units of the target's standard deviation.
-    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = mdn::defaults::MIN_SIGMA, allow_negative_numbers = true)]
     min_sigma: f32,
     /// Gaussian noise added to the numeric inputs of every training batch (standard
     /// deviation in standardised units, drawn afresh each batch; never to one-hot columns,
@@ -128,10 +128,10 @@ pub struct TrainArgs {
     noise_y: Noise,
     /// Train a deep ensemble of K networks (seeds --seed, --seed+1, …; side by side on the
     /// available cores) and save them as one model predicting their equal-weight mixture of
-    /// K × --components components. Not with --checkpoint or --resume.
-    #[arg(long, value_name = "K", default_value_t = TrainConfig::default().ensemble,
-          allow_negative_numbers = true, conflicts_with_all = ["checkpoint", "resume"])]
-    ensemble: usize,
+    /// K × --components components; 1 trains a single network. Default: 5, or 1 with
+    /// --checkpoint or --resume (which cover a single network; not with K above 1).
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
+    ensemble: Option<usize>,
     /// Train each ensemble member on a bootstrap sample of the training rows.
     #[arg(long, conflicts_with_all = ["checkpoint", "resume"])]
     bootstrap: bool,
@@ -221,6 +221,16 @@ pub fn run(args: TrainArgs) -> Result<()> {
     } else {
         columns::parse_numbers::<usize>("--hidden", &args.hidden)?
     };
+    let checkpointed = args.checkpoint.is_some() || args.resume.is_some();
+    let ensemble = match args.ensemble {
+        Some(k) if k > 1 && checkpointed => bail!(
+            "--ensemble {k}: --checkpoint and --resume cover a single network; train the \
+             ensemble without them, or give --ensemble 1"
+        ),
+        Some(k) => k,
+        None if checkpointed => 1,
+        None => TrainConfig::default().ensemble,
+    };
     let config = TrainConfig {
         epochs: args.epochs,
         batch_size: args.batch_size,
@@ -232,7 +242,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         lr_plateau: args.lr_plateau,
         noise_x: args.noise_x,
         noise_y: args.noise_y,
-        ensemble: args.ensemble,
+        ensemble,
         bootstrap: args.bootstrap,
         // With --val-data every row of --data trains.
         validation_fraction: if args.val_data.is_some() {
@@ -382,11 +392,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(resume) = &args.resume {
         trainer = trainer.resume_from(resume);
     }
-    if !args.quiet && (args.ensemble > 1 || args.bootstrap) {
-        eprintln!(
-            "training {} networks side by side (no progress bar) …",
-            args.ensemble
-        );
+    if !args.quiet && (ensemble > 1 || args.bootstrap) {
+        eprintln!("training {ensemble} networks side by side (no progress bar) …");
     }
     let trained = if choose {
         trainer.fit_components(&architecture, &candidates, args.cv, &data)

@@ -3,12 +3,26 @@
 use std::path::Path;
 
 use mdn::mdn_mixture::GaussianMixture;
-use mdn::{Architecture, Dataset, History, Model, Scores, TrainConfig, Trainer};
+use mdn::{Architecture, Dataset, History, Model, Noise, Scores, TrainConfig, Trainer};
 use serde::Serialize;
 
 use crate::error::{ExperimentError, Result};
 use crate::plot::palette::series;
 use crate::plot::panel::{LegendAt, Mark, Panel, PanelGrid, Series};
+
+/// The training options every experiment starts from: plain mini-batch Adam on a single
+/// network, whatever `mdn train`'s defaults for real data add (noise, weight decay, an
+/// ensemble), so that the experiments keep the settings and results of Bishop's report.
+pub fn plain_training() -> TrainConfig {
+    TrainConfig {
+        weight_decay: 0.0,
+        noise_x: Noise::Off,
+        noise_y: Noise::Off,
+        ensemble: 1,
+        bootstrap: false,
+        ..TrainConfig::default()
+    }
+}
 
 /// A trained model with its name, test scores and training record.
 pub struct Fitted {

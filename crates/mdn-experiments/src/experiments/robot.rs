@@ -56,7 +56,7 @@ impl RobotSettings {
             validation_fraction: 0.1,
             patience: Some(200),
             seed,
-            ..TrainConfig::default()
+            ..super::common::plain_training()
         };
         let sweep_train = TrainConfig {
             epochs: if quick { 5 } else { 600 },

@@ -52,7 +52,7 @@ impl ToySettings {
             validation_fraction: 0.1,
             patience: Some(500),
             seed,
-            ..TrainConfig::default()
+            ..super::common::plain_training()
         };
         Self {
             n_train: if quick { 300 } else { 1000 },

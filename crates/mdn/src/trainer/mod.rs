@@ -16,6 +16,8 @@ pub use history::{EpochRecord, History};
 pub use selection::{AUTO_COMPONENTS, CandidateScore, ComponentSelection};
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mdn_engine::ValidArchitecture;
@@ -115,6 +117,7 @@ pub struct Trainer {
     resume: Option<PathBuf>,
     show_progress: bool,
     validation: Option<Dataset>,
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl Trainer {
@@ -127,6 +130,7 @@ impl Trainer {
             resume: None,
             show_progress: true,
             validation: None,
+            stop: None,
         }
     }
 
@@ -160,6 +164,14 @@ impl Trainer {
     /// `epochs` and `patience`, which may be raised.
     pub fn resume_from(mut self, path: impl Into<PathBuf>) -> Self {
         self.resume = Some(path.into());
+        self
+    }
+
+    /// Stops training, with [`MdnError::Interrupted`], before the next epoch once `flag` is
+    /// set (by another thread: a signal handler, a user interface). Every network of an
+    /// ensemble or of a choice of components watches the same flag.
+    pub fn with_stop(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.stop = Some(flag);
         self
     }
 
@@ -244,6 +256,16 @@ impl Trainer {
         let mut schedule = CheckpointSchedule::new(self.checkpoint_interval);
 
         while run.progress.epochs_done < config.epochs && !run.progress.stopping.stopped() {
+            if self
+                .stop
+                .as_ref()
+                .is_some_and(|flag| flag.load(Ordering::Relaxed))
+            {
+                bar.finish(&run.progress.history, run.progress.stopping.best_epoch);
+                return Err(MdnError::Interrupted {
+                    epochs: run.progress.epochs_done,
+                });
+            }
             let epoch = run.progress.epochs_done + 1;
             let start = run.clone();
             match self.epoch(&mut run, prepared, epoch) {

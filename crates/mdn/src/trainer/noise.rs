@@ -108,6 +108,13 @@ mod tests {
         let mut t = vec![2.0f32; 4];
         off.apply(&mut x, 1, &mut t, &mut ChaCha8Rng::seed_from_u64(1));
         assert_eq!((x, t), (vec![1.0; 4], vec![2.0; 4]));
+        // Every call draws afresh: two batches of the same rows get different noise.
+        let on = noise(Noise::Sd(0.1), Noise::Off, &[true]);
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let (mut a, mut b) = (vec![0.0f32; 4], vec![0.0f32; 4]);
+        on.apply(&mut a, 1, &mut [], &mut rng);
+        on.apply(&mut b, 1, &mut [], &mut rng);
+        assert_ne!(a, b);
         let auto = noise(Noise::Auto, Noise::Auto, &[true, false, false]);
         assert_eq!(auto.x_sd, Noise::Auto.sd(1000, 1));
         assert_eq!(auto.y_sd, Noise::Auto.sd(1000, 1));

@@ -1,7 +1,7 @@
 //! Shared test data: Bishop's toy inverse problem.
 #![allow(dead_code)]
 
-use mdn::Dataset;
+use mdn::{Dataset, Noise, TrainConfig};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -20,6 +20,16 @@ pub fn toy_inverse(n: usize, seed: u64) -> Dataset {
         .unwrap()
         .with_names(vec!["x".into()], vec!["t".into()])
         .unwrap()
+}
+
+/// The default training options for a single network without noise (the defaults train an
+/// ensemble of five with target noise): what tests of the training mechanics use.
+pub fn single() -> TrainConfig {
+    TrainConfig {
+        ensemble: 1,
+        noise_y: Noise::Off,
+        ..TrainConfig::default()
+    }
 }
 
 /// Mean of a slice.

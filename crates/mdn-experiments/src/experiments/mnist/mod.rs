@@ -108,7 +108,7 @@ impl MnistSettings {
             validation_fraction: 0.1,
             patience: Some(if quick { 2 } else { 10 }),
             seed,
-            ..TrainConfig::default()
+            ..crate::experiments::common::plain_training()
         };
         let (channels, hidden) = if quick {
             (vec![4, 8], 32)
