@@ -111,13 +111,25 @@ def mdn_config_text(results: dict) -> str:
         cfg = mi.get("config") or {}
         if not mi:
             break
-        hidden = ",".join(str(h) for h in (mi.get("hidden") or []))
-        return (f"what was trained, as `mdn info` records it: {mi.get('components')} components, "
-                f"{str(mi.get('covariance', '?')).lower()} covariance, {mi.get('activation')} "
+        arch = mi.get("architecture") or {}
+        mlp = (arch.get("backbone") or {}).get("mlp") or {}
+        head = (arch.get("head") or {}).get("mixture") or {}
+        hidden = ",".join(str(h) for h in (mi.get("hidden") or mlp.get("hidden") or []))
+        activation = mi.get("activation") or mlp.get("activation")
+        covariance = mi.get("covariance") or head.get("covariance", "?")
+        min_sigma = mi.get("min_sigma") or head.get("min_sigma")
+        members = mi.get("members", 1)
+        noise = {k: cfg.get(k) for k in ("noise_x", "noise_y")}
+        noise_text = ", ".join(f"{k} {v['Sd'] if isinstance(v, dict) else str(v).lower()}"
+                               for k, v in noise.items() if v is not None)
+        return (f"what was trained, as `mdn info` records it: an ensemble of {members} "
+                f"network(s) of {mi.get('components')} components each, "
+                f"{str(covariance).lower()} covariance, {activation} "
                 f"[{hidden}], Adam lr {cfg.get('learning_rate')}, batch {cfg.get('batch_size')}, "
                 f"at most {cfg.get('epochs')} epochs, early stopping with patience "
                 f"{cfg.get('patience')} on a {cfg.get('validation_fraction')} validation split, "
-                f"σ floor {mi.get('min_sigma')} target s.d.")
+                f"σ floor {min_sigma} target s.d., {noise_text or 'no noise'}; the "
+                f"*mdn --ensemble 1* rows are the same with one network")
     return "see `mdn train --help`"
 
 
