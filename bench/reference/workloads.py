@@ -3,10 +3,15 @@
 shapes, initialisation, optimiser and timing protocol, on 2 CPU threads.
 
     python bench/reference/workloads.py [--seconds S] [--rounds R] [WORKLOAD...]
+    python bench/reference/workloads.py --gemm N [--seconds S]
 
 A workload is `w1:BATCH` (toy MDN training step), `w2:BATCH` (conv MDN training step) or
 `w3` (200 x 200 density grid); the default is `w1:128 w1:4096 w2:64 w3`. Prints one
 tab-separated RESULT line per workload, in the format of the Rust `bench_workloads` example.
+`--gemm N` instead prints `RESULT\tgemm:N:THREADS\tGFLOP/s`: the best throughput of
+`torch.matmul` on two N x N float32 matrices (into a preallocated result) over at least S
+seconds, the protocol of the engine's `gemm_speed` example, for bench/compare.sh's roofline.
+bench/reference/jax_workloads.py is the JAX twin of this file: change one, change the other.
 
 - W1: 1 -> 32 -> 32 tanh MLP, head Linear(32, m(1 + c + 1)) with m = 5, c = 1: log-softmax
   mixing coefficients, unconstrained means, sigma = 1e-3 + softplus(z). Mean NLL by
@@ -216,6 +221,21 @@ def time_it(f, seconds, rounds):
     return per_iter[rounds // 2], total
 
 
+def gemm_gflops(n, seconds):
+    """Best GFLOP/s of an n x n float32 torch.matmul over rounds filling `seconds`."""
+    a = torch.from_numpy((np.arange(n * n) % 7 * 0.25 - 0.75).reshape(n, n).astype(np.float32))
+    b = torch.from_numpy((np.arange(n * n) % 5 * 0.5 - 1.0).reshape(n, n).astype(np.float32))
+    c = torch.empty(n, n)
+    torch.matmul(a, b, out=c)
+    best = math.inf
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds or best == math.inf:
+        t = time.perf_counter()
+        torch.matmul(a, b, out=c)
+        best = min(best, time.perf_counter() - t)
+    return 2.0 * n**3 / best * 1e-9
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -223,9 +243,13 @@ def main():
     parser.add_argument(
         "--threads", type=int, default=THREADS, help="torch.set_num_threads (issue 8: 2)"
     )
+    parser.add_argument("--gemm", type=int, metavar="N", help="time an N x N float32 matmul instead")
     parser.add_argument("workloads", nargs="*", default=["w1:128", "w1:4096", "w2:64", "w3"])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.gemm:
+        print(f"RESULT\tgemm:{args.gemm}:{args.threads}\t{gemm_gflops(args.gemm, args.seconds):.1f}")
+        return
 
     print("RESULT\tworkload\tms_per_iter\titers_per_s\trows_per_s\titers_timed")
     for name in args.workloads:
