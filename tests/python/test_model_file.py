@@ -73,7 +73,7 @@ def test_numpy_reproduces_predicted_parameters(tmp_path, case):
         inputs, targets, extra = ["x1", "x2"], ["th1", "th2"], ["--covariance", "diagonal"]
     mdn("train", "--data", "d.csv", "--inputs", ",".join(inputs), "--targets", ",".join(targets),
         "--out", "m.mdn", "--epochs", "5", "--hidden", "8,6", "--components", "3", "--quiet",
-        *extra, cwd=tmp_path)
+        "--ensemble", "1", *extra, cwd=tmp_path)
     params = mdn("predict", "--model", "m.mdn", "--data", "d.csv", "--output", "params",
                  cwd=tmp_path)
     with open(tmp_path / "d.csv") as f:
