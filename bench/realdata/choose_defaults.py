@@ -16,7 +16,7 @@ Procedure (fixed before any run; the tables it chooses on are never the ones it 
                                              [--out docs/results/defaults.md]
 
 Writes the Markdown report and a JSON file beside it (every evaluation's per-table NLL).
-About 15-25 minutes on 2 cores.
+About 15-30 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ BASE = {
     "--weight-decay": "0",
     "--lr": "0.003",
     "--ensemble": "1",
+    "--patience": "100",
+    "--epochs": "500",
 }
 KNOBS = [
     ("--noise-y", ["off", "0.05", "0.1", "0.2", "auto"]),
@@ -59,6 +61,8 @@ KNOBS = [
     ("--weight-decay", ["0", "0.0001", "0.001"]),
     ("--lr", ["0.001", "0.003", "0.01"]),
     ("--ensemble", ["1", "5"]),
+    ("--patience", ["50", "100", "200"]),
+    ("--epochs", ["300", "500", "1000"]),
 ]
 
 
