@@ -410,6 +410,38 @@ pub(crate) fn product_rows(
     }
 }
 
+/// Whether a product of `cols` result columns can run in place ([`product_rows_in_place`]):
+/// `cols` is one or two whole vectors, so that a tile's rows are the result's rows.
+pub(crate) fn fits_in_place(cols: usize) -> bool {
+    let lanes = lanes();
+    cols > 0 && cols <= 2 * lanes && cols.is_multiple_of(lanes)
+}
+
+/// [`product_rows`] for one run of `rows` result rows starting at row 0 of operand `a`, when
+/// [`fits_in_place`]`(cols)`: the kernel accumulates straight into `out` (`rows × cols`,
+/// row-major, each row already holding its initial value), with no tile buffer and no copies
+/// in or out. The tiles and their order are [`product_rows`]'s, so the results are the same
+/// bits.
+#[inline(always)]
+pub(crate) fn product_rows_in_place(ops: &Operands<'_>, rows: usize, cols: usize, out: &mut [f32]) {
+    assert!(
+        fits_in_place(cols),
+        "{cols} columns do not fit a tile's rows"
+    );
+    assert_eq!(out.len(), rows * cols, "product_rows_in_place: out");
+    let most = max_rows(vectors_for(cols, lanes()));
+    for (r0, n) in split(rows, most) {
+        tile(
+            ops,
+            r0 * ops.a_row,
+            0,
+            n,
+            cols,
+            &mut out[r0 * cols..(r0 + n) * cols],
+        );
+    }
+}
+
 /// The f32 fused multiply-add peak of the current [`level`] on this thread: `iterations`
 /// rounds of 12 independent vector FMAs, timed by the caller. Returns the floating-point
 /// operations done and a value to keep the work from being optimised away.
