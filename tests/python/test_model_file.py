@@ -100,4 +100,4 @@ def test_the_checksum_is_crc32_over_metadata_and_tensors(tmp_path):
         shape = ",".join(map(str, t.shape)).encode()
         crc = zlib.crc32(name.encode() + b"\0F32\0" + shape + b"\0" + t.astype("<f4").tobytes(), crc)
     assert metadata["checksum"] == f"crc32:{crc:08x}"
-    assert metadata["format"] == "mdn-model" and metadata["format_version"] == "2"
+    assert metadata["format"] == "mdn-model" and metadata["format_version"] == "3"

@@ -273,18 +273,18 @@ fn corrupt_model_file() {
 #[test]
 fn model_file_of_another_format_version() {
     // The format (crates/mdn/src/file.rs): safetensors, whose JSON header holds
-    // "format_version":"2". A newer version is reported as such, before the checksum (which
+    // "format_version":"3". A newer version is reported as such, before the checksum (which
     // no longer fits).
     let s = with_model();
     let mut bytes = std::fs::read(s.path("toy.mdn")).unwrap();
-    let version = b"\"format_version\":\"2\"";
+    let version = b"\"format_version\":\"3\"";
     let at = bytes
         .windows(version.len())
         .position(|w| w == version)
-        .expect("this build writes version 2");
-    bytes[at + version.len() - 2] = b'3';
-    s.write("v3.mdn", &bytes);
-    every_model_user_refuses(&s, "v3.mdn", &["version 3", "not supported"]);
+        .expect("this build writes version 3");
+    bytes[at + version.len() - 2] = b'4';
+    s.write("v4.mdn", &bytes);
+    every_model_user_refuses(&s, "v4.mdn", &["version 4", "not supported"]);
 }
 
 #[test]

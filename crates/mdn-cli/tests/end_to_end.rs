@@ -316,7 +316,7 @@ fn toy_problem_train_eval_predict_info() {
     );
 
     let info = json(&s.ok(&["info", "--model", "toy.mdn"]));
-    assert_eq!(info["format_version"], 2);
+    assert_eq!(info["format_version"], 3);
     assert_eq!(info["kind"], "mdn");
     assert_eq!(info["components"], 3);
     assert_eq!(info["inputs"], serde_json::json!(["x"]));

@@ -182,18 +182,18 @@ pub enum ModelFileError {
     ForeignSafetensors,
     /// A model file in the format of an older `mdn`, which this one no longer reads.
     #[error(
-        "written by an older mdn (model file format {found}); this version reads format \
-         {supported}: train the model again with this version"
+        "written by an older mdn (model file format {found}), which this version no longer \
+         reads (it writes format {supported}): train the model again with this version"
     )]
     OlderFormat {
         /// The version found in the file.
         found: u32,
-        /// The version this build reads and writes.
+        /// The version this build writes (the newest it reads).
         supported: u32,
     },
     /// The file was written by a newer (or unknown) version of the format.
     #[error(
-        "model file format version {found} is not supported (this build reads version \
+        "model file format version {found} is not supported (this build reads versions up to \
          {supported}); use a matching mdn version"
     )]
     UnsupportedVersion {

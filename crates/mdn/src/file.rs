@@ -11,7 +11,9 @@
 //! | key | value |
 //! |---|---|
 //! | `format` | `mdn-model` or `mdn-checkpoint` |
-//! | `format_version` | `2` (version 1 was `mdn`'s own container, starting with `MDNMODEL`) |
+//! | `format_version` | `3`; version 2 is read too (it had no ensembles, and its training options no
+//! |  | noise: what version 3 reads as a single network without noise); version 1 was `mdn`'s own
+//! |  | container, starting with `MDNMODEL` |
 //! | `mdn` | JSON: the architecture, column names, scalers, training summary (see `ModelMeta`) |
 //! | `checksum` | `crc32:` and 8 hex digits, see below |
 //!
@@ -30,8 +32,16 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use crate::atomic::write_atomically;
 use crate::error::ModelFileError;
 
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+/// The format version this build writes (and reads).
+///
+/// 3 added deep ensembles (member `k` ≥ 1's tensors prefixed `member{k}.`, an `ensemble`
+/// section in the metadata) and noise regularisation in the training options: an older `mdn`
+/// reading such a file would predict from its first network alone, so it must refuse it.
+pub const FORMAT_VERSION: u32 = 3;
+
+/// The oldest format version this build reads: version 2 files are version 3 files without
+/// those additions, which read as a single network trained without noise.
+const OLDEST_READABLE: u32 = 2;
 
 /// The magic bytes that files of format version 1 started with.
 const OLD_MAGIC: &[u8; 8] = b"MDNMODEL";
@@ -99,6 +109,11 @@ fn checksum(
 impl TensorFile {
     /// Serialises the file.
     pub fn to_bytes(&self) -> Vec<u8> {
+        self.to_bytes_of_version(FORMAT_VERSION)
+    }
+
+    /// Serialises the file as format `version` says it (the tests write older versions).
+    pub(crate) fn to_bytes_of_version(&self, version: u32) -> Vec<u8> {
         let data: Vec<Vec<u8>> = self
             .tensors
             .iter()
@@ -106,7 +121,7 @@ impl TensorFile {
             .collect();
         let mut metadata = BTreeMap::from([
             ("format".to_string(), self.kind.format().to_string()),
-            ("format_version".to_string(), FORMAT_VERSION.to_string()),
+            ("format_version".to_string(), version.to_string()),
             ("mdn".to_string(), self.meta.clone()),
         ]);
         let parts: Vec<(&str, Dtype, &[usize], &[u8])> = self
@@ -164,9 +179,12 @@ impl TensorFile {
             _ => return Err(ModelFileError::ForeignSafetensors),
         };
         let version = metadata.get("format_version").cloned().unwrap_or_default();
-        if version != FORMAT_VERSION.to_string() {
+        let readable = version
+            .parse::<u32>()
+            .is_ok_and(|v| (OLDEST_READABLE..=FORMAT_VERSION).contains(&v));
+        if !readable {
             return Err(match version.parse::<u32>() {
-                Ok(found) if found < FORMAT_VERSION => ModelFileError::OlderFormat {
+                Ok(found) if found < OLDEST_READABLE => ModelFileError::OlderFormat {
                     found,
                     supported: FORMAT_VERSION,
                 },
@@ -371,12 +389,12 @@ mod tests {
 
     #[test]
     fn the_checksum_is_the_documented_crc() {
-        // zlib.crc32 over b"format\0mdn-model\0format_version\02\0mdn\0{\"a\":1.5}\0"
+        // zlib.crc32 over b"format\0mdn-model\0format_version\03\0mdn\0{\"a\":1.5}\0"
         //   + b"head.bias\0F32\03\0" + struct.pack("<3f", 0.5, 0.0, -1.0)
         //   + b"head.weight\0F32\02,3\0" + struct.pack("<6f", 1.0, -2.0, 3.5, 0.25, 1e-30, -0.0)
         let file = sample();
         let mut expected = Vec::new();
-        expected.extend_from_slice(b"format\0mdn-model\0format_version\x002\0mdn\0{\"a\":1.5}\0");
+        expected.extend_from_slice(b"format\0mdn-model\0format_version\x003\0mdn\0{\"a\":1.5}\0");
         expected.extend_from_slice(b"head.bias\0F32\x003\0");
         for v in [0.5f32, 0.0, -1.0] {
             expected.extend_from_slice(&v.to_le_bytes());
@@ -395,15 +413,15 @@ mod tests {
     #[test]
     fn versions_and_foreign_files_are_reported_as_such() {
         let mut newer = sample().to_bytes();
-        let version = b"\"format_version\":\"2\"";
+        let version = b"\"format_version\":\"3\"";
         let at = newer
             .windows(version.len())
             .position(|w| w == version)
             .unwrap();
-        newer[at + version.len() - 2] = b'3';
+        newer[at + version.len() - 2] = b'4';
         assert!(matches!(
             TensorFile::from_bytes(&newer),
-            Err(ModelFileError::UnsupportedVersion { ref found, supported: 2 }) if found == "3"
+            Err(ModelFileError::UnsupportedVersion { ref found, supported: 3 }) if found == "4"
         ));
         let mut old = b"MDNMODEL".to_vec();
         old.extend_from_slice(&1u32.to_le_bytes());
@@ -412,7 +430,7 @@ mod tests {
             TensorFile::from_bytes(&old),
             Err(ModelFileError::OlderFormat {
                 found: 1,
-                supported: 2
+                supported: 3
             })
         ));
         let foreign = safetensors::tensor::serialize(

@@ -468,3 +468,61 @@ pub(crate) fn network_from(
     Network::new(architecture.clone(), params)
         .map_err(|e| ModelFileError::Corrupt(format!("weights: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Architecture, Backbone, TrainConfig, Trainer};
+
+    /// The metadata of a version-2 file: no noise, ensemble or bootstrap among the training
+    /// options, no noise levels or component selection in the summary, no ensemble section.
+    fn as_version_2(meta: &str) -> String {
+        let mut value: serde_json::Value = serde_json::from_str(meta).unwrap();
+        let training = value["training"].as_object_mut().unwrap();
+        for key in ["noise_x_sd", "noise_y_sd", "component_selection"] {
+            training.remove(key);
+        }
+        let config = training["config"].as_object_mut().unwrap();
+        for key in ["noise_x", "noise_y", "ensemble", "bootstrap"] {
+            assert!(config.remove(key).is_some(), "{key}");
+        }
+        assert!(value.get("ensemble").is_none());
+        value.to_string()
+    }
+
+    #[test]
+    fn a_version_2_file_reads_as_a_single_network_without_noise() {
+        let x: Vec<f64> = (0..120).map(|i| i as f64 / 120.0).collect();
+        let t: Vec<f64> = x.iter().map(|v| (3.0 * v).sin()).collect();
+        let data = Dataset::new(x.clone(), 1, t, 1).unwrap();
+        let config = TrainConfig {
+            epochs: 3,
+            ensemble: 1,
+            noise_y: crate::Noise::Off,
+            ..TrainConfig::default()
+        };
+        let architecture = Architecture::mdn(Backbone::mlp(1, vec![4]), 1, 2)
+            .check()
+            .unwrap();
+        let model = Trainer::new(config.check().unwrap())
+            .with_progress(false)
+            .fit(&architecture, &data)
+            .unwrap()
+            .model;
+        let mut file = model.tensor_file();
+        file.meta = as_version_2(&file.meta);
+        let old = Model::from_bytes(&file.to_bytes_of_version(2)).unwrap();
+        assert_eq!(old.members(), 1);
+        assert_eq!(old.training().config.ensemble, 1);
+        assert_eq!(old.training().config.noise_y, crate::Noise::Off);
+        assert_eq!(old.parameters(), model.parameters());
+        assert_eq!(old.predict(&x).unwrap(), model.predict(&x).unwrap());
+        // Version 1 is refused as older, 4 as newer, each with a one-line message.
+        for (version, says) in [(1, "older mdn"), (4, "not supported")] {
+            let error = Model::from_bytes(&file.to_bytes_of_version(version))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(says) && !error.contains('\n'), "{error}");
+        }
+    }
+}

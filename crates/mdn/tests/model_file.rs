@@ -77,12 +77,12 @@ fn bad_files_give_typed_errors() {
     // The version is read before the checksum, so a newer file is reported as such.
     let future = dir.path().join("future.mdn");
     let mut newer = bytes.clone();
-    let version = b"\"format_version\":\"2\"";
+    let version = b"\"format_version\":\"3\"";
     let at = newer
         .windows(version.len())
         .position(|w| w == version)
         .expect("the header names its version");
-    newer[at + version.len() - 2] = b'3';
+    newer[at + version.len() - 2] = b'4';
     std::fs::write(&future, &newer).unwrap();
     assert!(matches!(
         file_error(Model::load(&future)),
@@ -167,7 +167,7 @@ fn the_weights_are_named_tensors_in_the_architectures_order() {
     assert_eq!(values, model.parameters());
     let metadata = &header["__metadata__"];
     assert_eq!(metadata["format"], "mdn-model");
-    assert_eq!(metadata["format_version"], "2");
+    assert_eq!(metadata["format_version"], "3");
     let meta: serde_json::Value = serde_json::from_str(metadata["mdn"].as_str().unwrap()).unwrap();
     assert_eq!(meta["schema"]["inputs"][0]["name"], "x");
     assert_eq!(meta["schema"]["inputs"][0]["kind"], "numeric");
