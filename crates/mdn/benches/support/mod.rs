@@ -171,9 +171,13 @@ impl DensityGrid {
     pub fn new() -> Self {
         let (x, t) = toy_points(1000, 4);
         let data = Dataset::new(x, 1, t, 1).expect("valid toy data");
+        // One network, as the PyTorch and JAX twins have (the defaults train an ensemble of
+        // five, whose grid costs five networks and 25 components).
         let config = TrainConfig {
             epochs: 2,
             learning_rate: LEARNING_RATE,
+            ensemble: 1,
+            noise_y: mdn::Noise::Off,
             ..TrainConfig::default()
         };
         let trained = Trainer::new(config.check().expect("valid settings"))
