@@ -35,6 +35,44 @@ pub(crate) fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) 
     }
 }
 
+/// `dst` ← the first `cols` columns of the row-major `src` (rows `stride` floats apart),
+/// feature-major: `dst[c·rows + r] = src[r·stride + c]`. In blocks of 64 rows, so that a
+/// block of `src` stays in the L1 cache while each column is written out contiguously.
+///
+/// # Panics
+/// If `dst` does not hold `rows · cols` values or `src` is too short.
+#[inline(always)]
+pub(crate) fn transpose_columns(
+    src: &[f32],
+    rows: usize,
+    stride: usize,
+    cols: usize,
+    dst: &mut [f32],
+) {
+    const BLOCK: usize = 64;
+    assert!(
+        cols <= stride,
+        "transpose_columns: {cols} columns in rows of {stride}"
+    );
+    assert_eq!(dst.len(), rows * cols, "transpose_columns: the destination");
+    if rows == 0 {
+        return;
+    }
+    assert!(
+        src.len() >= (rows - 1) * stride + cols,
+        "transpose_columns: the source"
+    );
+    for r0 in (0..rows).step_by(BLOCK) {
+        let n = BLOCK.min(rows - r0);
+        let block = &src[r0 * stride..];
+        for (c, column) in dst.chunks_exact_mut(rows).enumerate() {
+            for (i, d) in column[r0..r0 + n].iter_mut().enumerate() {
+                *d = block[i * stride + c];
+            }
+        }
+    }
+}
+
 /// `dst += src`, elementwise.
 #[inline(always)]
 pub(crate) fn add_assign(dst: &mut [f32], src: &[f32]) {
@@ -84,6 +122,24 @@ mod tests {
         let mut vector = [0.0; 3];
         transpose(&src[..3], 1, 3, &mut vector);
         assert_eq!(vector, [1.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn transpose_columns_takes_the_first_columns() {
+        // 70 rows (more than a block) of 5 values, of which the first 3 are taken.
+        let (rows, stride, cols) = (70, 5, 3);
+        let src: Vec<f32> = (0..rows * stride).map(|i| i as f32).collect();
+        let mut dst = vec![0.0; rows * cols];
+        transpose_columns(&src, rows, stride, cols, &mut dst);
+        for r in 0..rows {
+            for c in 0..cols {
+                assert_eq!(
+                    dst[c * rows + r],
+                    src[r * stride + c],
+                    "row {r}, column {c}"
+                );
+            }
+        }
     }
 
     #[test]

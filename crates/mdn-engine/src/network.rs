@@ -73,6 +73,9 @@ pub struct Workspace {
     padded: Vec<Vec<f32>>,
     /// CNN: the last pooled output flattened channel-major (NCHW), as PyTorch flattens.
     flat: Vec<f32>,
+    /// The head's raw outputs row-major, rows padded to whole vectors, before they are
+    /// transposed into `raw` (feature-major).
+    raw_rows: Vec<f32>,
     raw: Vec<f32>,
     d_raw: Vec<f32>,
     d_a: Vec<f32>,
@@ -416,7 +419,7 @@ impl Network {
             raw,
             layers::Order::FeatureMajor,
             None,
-            &mut Vec::new(),
+            &mut ws.raw_rows,
         );
     }
 

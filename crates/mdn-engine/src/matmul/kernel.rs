@@ -23,9 +23,25 @@ pub(super) struct Args {
     pub segment_count: usize,
     /// Lanes of the last vector of a `b` row that are read (1..=lanes).
     pub last: usize,
-    /// `rows × (vectors · lanes)` accumulators, row-major: read first, overwritten with the
-    /// result.
+    /// What the accumulators start from.
+    pub start: Start,
+    /// `rows × (vectors · lanes)` accumulators, row `i` at `out + i·out_stride`: read first
+    /// when `start` is [`Start::Out`], overwritten with the result.
     pub out: *mut f32,
+    /// Floats from the start of one `out` row to the next, at least `vectors · lanes`.
+    pub out_stride: usize,
+}
+
+/// The starting values of a tile's accumulators.
+#[derive(Clone, Copy)]
+pub(super) enum Start {
+    /// What `out` holds.
+    Out,
+    /// The same row of `vectors · lanes` floats for every tile row (of which only the first
+    /// `last` lanes of the last vector are read), e.g. a bias.
+    Row(*const f32),
+    /// Zero.
+    Zero,
 }
 
 /// One SIMD instruction set: a vector of `L` f32 lanes and the five operations the kernel
@@ -46,18 +62,34 @@ trait Isa {
     unsafe fn store(p: *mut f32, v: Self::V);
 }
 
-/// The tile: `acc[i][v] = out[i][v] + Σ_segments Σ_c a[s.a + c·a_step + i·a_row] ·
+/// The tile: `acc[i][v] = start[i][v] + Σ_segments Σ_c a[s.a + c·a_step + i·a_row] ·
 /// b[s.b + c·b_step + v·L ..][..L]`, the products added one at a time, in order, each with a
 /// single rounding. `MASK`: the last vector of each `b` row is partial (`args.last < L`).
 #[inline(always)]
 unsafe fn tile<I: Isa, const MR: usize, const NV: usize, const MASK: bool>(args: &Args) {
     unsafe {
-        let nr = NV * I::L;
+        let stride = args.out_stride;
         let mut acc = [[I::zero(); NV]; MR];
-        for (i, row) in acc.iter_mut().enumerate() {
-            for (v, value) in row.iter_mut().enumerate() {
-                *value = I::load(args.out.wrapping_add(i * nr + v * I::L));
+        match args.start {
+            Start::Out => {
+                for (i, row) in acc.iter_mut().enumerate() {
+                    for (v, value) in row.iter_mut().enumerate() {
+                        *value = I::load(args.out.wrapping_add(i * stride + v * I::L));
+                    }
+                }
             }
+            Start::Row(start) => {
+                let mut first = [I::zero(); NV];
+                for (v, value) in first.iter_mut().enumerate() {
+                    *value = if MASK && v == NV - 1 {
+                        I::load_first(start.wrapping_add(v * I::L), args.last)
+                    } else {
+                        I::load(start.wrapping_add(v * I::L))
+                    };
+                }
+                acc = [first; MR];
+            }
+            Start::Zero => {}
         }
         let segments = std::slice::from_raw_parts(args.segments, args.segment_count);
         for segment in segments {
@@ -84,7 +116,7 @@ unsafe fn tile<I: Isa, const MR: usize, const NV: usize, const MASK: bool>(args:
         }
         for (i, row) in acc.iter().enumerate() {
             for (v, &value) in row.iter().enumerate() {
-                I::store(args.out.wrapping_add(i * nr + v * I::L), value);
+                I::store(args.out.wrapping_add(i * stride + v * I::L), value);
             }
         }
     }
@@ -120,9 +152,10 @@ pub(super) fn shape(level: Level, vectors: usize) -> (usize, usize) {
 ///
 /// # Safety
 /// `rows` is at most `shape(level, vectors).0`, `vectors` is 1 or 2; the CPU supports
-/// `level`; every `a` and `b` element the tile formula above reads, and the
-/// `rows × vectors · lanes` floats at `out`, lie inside live allocations (`b`'s last vector
-/// only up to `last` lanes), and `out` aliases neither.
+/// `level`; every `a` and `b` element the tile formula above reads, the `vectors · lanes`
+/// floats of each of the `rows` rows at `out` (`out_stride ≥ vectors · lanes` apart), and a
+/// [`Start::Row`]'s row, lie inside live allocations (`b`'s last vector and the start row's
+/// only up to `last` lanes), and `out` aliases none of them.
 pub(super) unsafe fn run(level: Level, rows: usize, vectors: usize, args: &Args) {
     let lanes = shape(level, vectors).1;
     let mask = args.last < lanes;

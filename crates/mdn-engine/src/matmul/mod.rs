@@ -266,6 +266,36 @@ pub(crate) fn tile(
     cols: usize,
     out: &mut [f32],
 ) {
+    let stride = vectors_for(cols, lanes()) * lanes();
+    tile_with(ops, a_at, b_at, rows, cols, out, stride, TileStart::Out);
+}
+
+/// What a tile's results start from: what `out` holds, one row for every tile row (a bias,
+/// `cols` values), or zero.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TileStart<'a> {
+    Out,
+    Row(&'a [f32]),
+    Zero,
+}
+
+/// [`tile`] with `out`'s rows `out_stride` floats apart (at least `vectors · lanes`; each row
+/// is written in whole vectors, so columns from `cols` to the next whole vector are scratch)
+/// and the results starting from `start`.
+///
+/// # Panics
+/// As [`tile`], and if `out_stride` is too small or a start row has fewer than `cols` values.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn tile_with(
+    ops: &Operands<'_>,
+    a_at: usize,
+    b_at: usize,
+    rows: usize,
+    cols: usize,
+    out: &mut [f32],
+    out_stride: usize,
+    start: TileStart<'_>,
+) {
     let level = level();
     let lanes = kernel::shape(level, 1).1;
     assert!(
@@ -277,12 +307,33 @@ pub(crate) fn tile(
         rows <= kernel::shape(level, vectors).0,
         "a tile of {rows} rows"
     );
+    assert!(out_stride >= vectors * lanes, "the tile's rows overlap");
     assert!(
-        out.len() >= rows * vectors * lanes,
+        (rows - 1)
+            .checked_mul(out_stride)
+            .and_then(|r| r.checked_add(vectors * lanes))
+            .is_some_and(|end| out.len() >= end),
         "the tile buffer is too short"
     );
+    if let TileStart::Row(row) = start {
+        assert!(row.len() >= cols, "the start row is too short");
+    }
     let Some((reach_a, reach_b)) = ops.reach else {
-        return; // nothing to add
+        // Nothing to add: the results are their starting values.
+        for i in 0..rows {
+            let row = &mut out[i * out_stride..i * out_stride + cols];
+            match start {
+                TileStart::Out => {}
+                TileStart::Zero => row.fill(0.0),
+                TileStart::Row(values) => row.copy_from_slice(&values[..cols]),
+            }
+        }
+        return;
+    };
+    let start = match start {
+        TileStart::Out => kernel::Start::Out,
+        TileStart::Zero => kernel::Start::Zero,
+        TileStart::Row(row) => kernel::Start::Row(row.as_ptr()),
     };
     let last_a = (rows - 1)
         .checked_mul(ops.a_row)
@@ -308,13 +359,17 @@ pub(crate) fn tile(
         segments: ops.segments.as_ptr(),
         segment_count: ops.segments.len(),
         last: cols - (vectors - 1) * lanes,
+        start,
         out: out.as_mut_ptr(),
+        out_stride,
     };
     // SAFETY: `level` is what `simd::level` detected on this CPU; rows and vectors are within
     // `kernel::shape`; the asserts above put the last element read of each operand inside its
     // slice (every offset the kernel reads is at most the one checked: segment offsets up to
-    // the reach, rows up to rows − 1, b lanes up to cols − 1 only); `out` holds the tile and,
-    // borrowed mutably, aliases neither operand.
+    // the reach, rows up to rows − 1, b lanes up to cols − 1 only); a start row holds `cols`
+    // values (its last vector is read up to `last` lanes only); `out` holds `rows` rows of
+    // `vectors · lanes` floats `out_stride` apart and, borrowed mutably, aliases nothing
+    // else.
     #[allow(unsafe_code)]
     unsafe {
         kernel::run(level, rows, vectors, &args);
@@ -410,35 +465,73 @@ pub(crate) fn product_rows(
     }
 }
 
-/// Whether a product of `cols` result columns can run in place ([`product_rows_in_place`]):
-/// `cols` is one or two whole vectors, so that a tile's rows are the result's rows.
+/// Whether a product of `cols` result columns can run in place in a row-major result of
+/// exactly `cols` columns ([`product_rows_in_place`] with `out_stride = cols`): `cols` is a
+/// whole number of vectors.
 pub(crate) fn fits_in_place(cols: usize) -> bool {
-    let lanes = lanes();
-    cols > 0 && cols <= 2 * lanes && cols.is_multiple_of(lanes)
+    cols > 0 && cols.is_multiple_of(lanes())
 }
 
-/// [`product_rows`] for one run of `rows` result rows starting at row 0 of operand `a`, when
-/// [`fits_in_place`]`(cols)`: the kernel accumulates straight into `out` (`rows × cols`,
-/// row-major, each row already holding its initial value), with no tile buffer and no copies
-/// in or out. The tiles and their order are [`product_rows`]'s, so the results are the same
-/// bits.
+/// `cols` rounded up to whole vectors: the narrowest row stride of a result that
+/// [`product_rows_in_place`] writes.
+pub(crate) fn padded_width(cols: usize) -> usize {
+    cols.next_multiple_of(lanes())
+}
+
+/// [`product_rows`] for one run of `rows` result rows starting at row 0 of operand `a`, with
+/// the kernel accumulating straight into `out` (row `r` at `out[r·out_stride..]`, its first
+/// `cols` values the results) — no tile buffer, no copies in or out — each result starting
+/// from `start` ([`TileStart::Row`]: `cols` values, the same for every row). Columns from
+/// `cols` to [`padded_width`]`(cols)` are overwritten as scratch, so `out_stride` is at least
+/// that. Each result is its start plus the products in reduction order, as in every product
+/// here, so the results are [`product_rows`]'s bits.
+///
+/// # Panics
+/// If `out_stride` is below [`padded_width`]`(cols)` or `out` is too short.
 #[inline(always)]
-pub(crate) fn product_rows_in_place(ops: &Operands<'_>, rows: usize, cols: usize, out: &mut [f32]) {
+pub(crate) fn product_rows_in_place(
+    ops: &Operands<'_>,
+    rows: usize,
+    cols: usize,
+    out: &mut [f32],
+    out_stride: usize,
+    start: TileStart<'_>,
+) {
+    let lanes = lanes();
     assert!(
-        fits_in_place(cols),
-        "{cols} columns do not fit a tile's rows"
+        out_stride >= padded_width(cols),
+        "rows {out_stride} floats apart cannot hold {cols} columns in whole vectors"
     );
-    assert_eq!(out.len(), rows * cols, "product_rows_in_place: out");
-    let most = max_rows(vectors_for(cols, lanes()));
-    for (r0, n) in split(rows, most) {
-        tile(
-            ops,
-            r0 * ops.a_row,
-            0,
-            n,
-            cols,
-            &mut out[r0 * cols..(r0 + n) * cols],
-        );
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    assert!(
+        out.len() >= (rows - 1) * out_stride + padded_width(cols),
+        "product_rows_in_place: out"
+    );
+    // Panels of two whole vectors (the last one may be narrower), rows streaming past each.
+    let mut col = 0;
+    while col < cols {
+        let width = (cols - col).min(2 * lanes);
+        let most = max_rows(vectors_for(width, lanes));
+        let start = match start {
+            TileStart::Row(row) => TileStart::Row(&row[col..]),
+            other => other,
+        };
+        for (r0, n) in split(rows, most) {
+            let at = r0 * out_stride + col;
+            tile_with(
+                ops,
+                r0 * ops.a_row,
+                col,
+                n,
+                width,
+                &mut out[at..],
+                out_stride,
+                start,
+            );
+        }
+        col += width;
     }
 }
 
@@ -574,6 +667,62 @@ mod tests {
                     - 1.0
             })
             .collect()
+    }
+
+    #[test]
+    fn in_place_products_give_the_tiled_products_bits() {
+        // Every width (whole vectors or not, one panel or several), every start, and rows
+        // further apart than the width: the same bits as product_rows through its tile buffer.
+        let (rows, k) = (37, 13);
+        let a = values(rows * k, 3);
+        for cols in [1, 8, 15, 16, 24, 32, 40, 48, 64, 70] {
+            let b = values(k * cols, 4);
+            let bias = values(cols, 5);
+            let before = values(rows * cols, 6);
+            let segments = [Segment { a: 0, b: 0, len: k }];
+            let ops = Operands::new(&a, k, 1, &b, cols, &segments);
+            let runs = [Run {
+                row: 0,
+                a_at: 0,
+                len: rows,
+            }];
+            for start in [TileStart::Out, TileStart::Row(&bias), TileStart::Zero] {
+                let mut tiled = before.clone();
+                product_rows(&ops, &runs, 0, cols, |block, phase| {
+                    for i in 0..block.rows {
+                        let at = (block.row + i) * cols + block.col;
+                        let (col, n) = (block.col, block.cols);
+                        match (phase, start) {
+                            (Phase::Init, TileStart::Out) => {
+                                block.row_mut(i).copy_from_slice(&tiled[at..at + n])
+                            }
+                            (Phase::Init, TileStart::Row(r)) => {
+                                block.row_mut(i).copy_from_slice(&r[col..col + n])
+                            }
+                            (Phase::Init, TileStart::Zero) => block.row_mut(i).fill(0.0),
+                            (Phase::Finish, _) => tiled[at..at + n].copy_from_slice(block.row(i)),
+                        }
+                    }
+                });
+                for stride in [padded_width(cols), padded_width(cols) + 3] {
+                    let mut out = vec![f32::NAN; (rows - 1) * stride + padded_width(cols)];
+                    for r in 0..rows {
+                        out[r * stride..r * stride + cols]
+                            .copy_from_slice(&before[r * cols..(r + 1) * cols]);
+                    }
+                    product_rows_in_place(&ops, rows, cols, &mut out, stride, start);
+                    for r in 0..rows {
+                        for c in 0..cols {
+                            assert_eq!(
+                                out[r * stride + c].to_bits(),
+                                tiled[r * cols + c].to_bits(),
+                                "{cols} columns, stride {stride}, {start:?}, ({r}, {c})"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -89,8 +89,19 @@ impl PassTotals {
 
 /// Appends rows `rows` of a row-major matrix with `width` columns to `out`: a batch.
 pub(super) fn gather_rows(values: &[f32], width: usize, rows: &[usize], out: &mut Vec<f32>) {
-    for &r in rows {
-        out.extend_from_slice(&values[r * width..(r + 1) * width]);
+    let start = out.len();
+    out.resize(start + rows.len() * width, 0.0);
+    let out = &mut out[start..];
+    if width == 1 {
+        // One value a row (the usual target, or a weight): a plain gather, not a copy call
+        // per row.
+        for (o, &r) in out.iter_mut().zip(rows) {
+            *o = values[r];
+        }
+        return;
+    }
+    for (o, &r) in out.chunks_exact_mut(width).zip(rows) {
+        o.copy_from_slice(&values[r * width..(r + 1) * width]);
     }
 }
 

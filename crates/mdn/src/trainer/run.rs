@@ -81,6 +81,19 @@ impl Run {
         let mut t = Vec::with_capacity(batch_size * c);
         let mut w = Vec::with_capacity(if rows.w.is_some() { batch_size } else { 0 });
         let mut total = LossSums::default();
+        let all_in_place = order.len() == rows.t.len() / c.max(1)
+            && order.len() <= batch_size
+            && order.iter().enumerate().all(|(i, &r)| i == r);
+        if all_in_place && data.noise.is_off() {
+            // One batch of every row in place: nothing to gather.
+            let sums = self
+                .session
+                .step(&rows.x, &rows.t, rows.w.as_deref(), order.len(), lr);
+            if !sums.is_finite() {
+                return Err(NonFinite);
+            }
+            return PassTotals::of_training(sums);
+        }
         for batch in order.chunks(batch_size) {
             x.clear();
             t.clear();
