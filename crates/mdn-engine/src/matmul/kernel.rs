@@ -13,6 +13,7 @@ use super::Segment;
 use crate::simd::Level;
 
 /// A tile's operands, as raw pointers (see [`super::Operands`] for the meaning of each).
+#[derive(Clone, Copy)]
 pub(super) struct Args {
     pub a: *const f32,
     pub a_row: usize,
@@ -30,6 +31,27 @@ pub(super) struct Args {
     pub out: *mut f32,
     /// Floats from the start of one `out` row to the next, at least `vectors · lanes`.
     pub out_stride: usize,
+}
+
+impl Args {
+    /// The same operands for the tile rows from `row` on.
+    #[inline(always)]
+    fn at_row(&self, row: usize) -> Args {
+        Args {
+            a: self.a.wrapping_add(row * self.a_row),
+            out: self.out.wrapping_add(row * self.out_stride),
+            ..*self
+        }
+    }
+}
+
+/// Runs `tile(rows, args)` over `rows` result rows cut into tiles of at most `most` rows, as
+/// [`super::split`] cuts them.
+#[inline(always)]
+fn in_tiles(rows: usize, most: usize, args: &Args, tile: impl Fn(usize, &Args)) {
+    for (r0, n) in super::split(rows, most) {
+        tile(n, &args.at_row(r0));
+    }
 }
 
 /// The starting values of a tile's accumulators.
@@ -148,24 +170,26 @@ pub(super) fn shape(level: Level, vectors: usize) -> (usize, usize) {
     }
 }
 
-/// Computes one tile at `level`.
+/// Computes `rows` result rows (any number) at `level`, in tiles of at most
+/// `shape(level, vectors).0` rows cut as [`super::split`] cuts them; the loop runs inside the
+/// instruction set's function, so a panel of many rows costs one call.
 ///
 /// # Safety
-/// `rows` is at most `shape(level, vectors).0`, `vectors` is 1 or 2; the CPU supports
-/// `level`; every `a` and `b` element the tile formula above reads, the `vectors · lanes`
-/// floats of each of the `rows` rows at `out` (`out_stride ≥ vectors · lanes` apart), and a
-/// [`Start::Row`]'s row, lie inside live allocations (`b`'s last vector and the start row's
-/// only up to `last` lanes), and `out` aliases none of them.
+/// `vectors` is 1 or 2; the CPU supports `level`; every `a` and `b` element the tile formula
+/// above reads for rows `0..rows`, the `vectors · lanes` floats of each of the `rows` rows at
+/// `out` (`out_stride ≥ vectors · lanes` apart), and a [`Start::Row`]'s row, lie inside live
+/// allocations (`b`'s last vector and the start row's only up to `last` lanes), and `out`
+/// aliases none of them.
 pub(super) unsafe fn run(level: Level, rows: usize, vectors: usize, args: &Args) {
-    let lanes = shape(level, vectors).1;
+    let (most, lanes) = shape(level, vectors);
     let mask = args.last < lanes;
     unsafe {
         match level {
             #[cfg(target_arch = "x86_64")]
-            Level::Avx512 => x86::avx512(rows, vectors, mask, args),
+            Level::Avx512 => x86::avx512(rows, most, vectors, mask, args),
             #[cfg(target_arch = "x86_64")]
-            Level::Avx2 => x86::avx2(rows, vectors, mask, args),
-            _ => portable(rows, vectors, mask, args),
+            Level::Avx2 => x86::avx2(rows, most, vectors, mask, args),
+            _ => portable(rows, most, vectors, mask, args),
         }
     }
 }
@@ -248,18 +272,18 @@ impl Isa for Portable {
     }
 }
 
-unsafe fn portable(rows: usize, vectors: usize, mask: bool, args: &Args) {
+unsafe fn portable(rows: usize, most: usize, vectors: usize, mask: bool, args: &Args) {
     unsafe {
-        match vectors {
+        in_tiles(rows, most, args, |rows, args| match vectors {
             1 => by_rows!(Portable, 1, rows, mask, args, [1 2 3 4 5 6 7 8]),
             _ => by_rows!(Portable, 2, rows, mask, args, [1 2 3 4]),
-        }
+        })
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Args, Isa, tile};
+    use super::{Args, Isa, in_tiles, tile};
     use std::arch::x86_64::*;
 
     #[derive(Clone, Copy)]
@@ -344,22 +368,22 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-    pub(super) unsafe fn avx512(rows: usize, vectors: usize, mask: bool, args: &Args) {
+    pub(super) unsafe fn avx512(rows: usize, most: usize, vectors: usize, mask: bool, args: &Args) {
         unsafe {
-            match vectors {
+            in_tiles(rows, most, args, |rows, args| match vectors {
                 1 => by_rows!(Avx512, 1, rows, mask, args, [1 2 3 4 5 6 7 8 9 10 11 12 13 14]),
                 _ => by_rows!(Avx512, 2, rows, mask, args, [1 2 3 4 5 6 7 8 9 10 11 12 13 14]),
-            }
+            })
         }
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn avx2(rows: usize, vectors: usize, mask: bool, args: &Args) {
+    pub(super) unsafe fn avx2(rows: usize, most: usize, vectors: usize, mask: bool, args: &Args) {
         unsafe {
-            match vectors {
+            in_tiles(rows, most, args, |rows, args| match vectors {
                 1 => by_rows!(Avx2, 1, rows, mask, args, [1 2 3 4 5 6 7 8 9 10 11 12]),
                 _ => by_rows!(Avx2, 2, rows, mask, args, [1 2 3 4 5 6]),
-            }
+            })
         }
     }
 }

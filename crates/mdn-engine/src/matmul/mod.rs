@@ -267,6 +267,10 @@ pub(crate) fn tile(
     out: &mut [f32],
 ) {
     let stride = vectors_for(cols, lanes()) * lanes();
+    assert!(
+        rows <= max_rows(vectors_for(cols, lanes())),
+        "a tile of {rows} rows"
+    );
     tile_with(ops, a_at, b_at, rows, cols, out, stride, TileStart::Out);
 }
 
@@ -279,12 +283,14 @@ pub(crate) enum TileStart<'a> {
     Zero,
 }
 
-/// [`tile`] with `out`'s rows `out_stride` floats apart (at least `vectors · lanes`; each row
-/// is written in whole vectors, so columns from `cols` to the next whole vector are scratch)
-/// and the results starting from `start`.
+/// [`tile`] for any number of `rows` (the kernel cuts them into tiles, in one call), with
+/// `out`'s rows `out_stride` floats apart (at least `vectors · lanes`; each row is written in
+/// whole vectors, so columns from `cols` to the next whole vector are scratch) and the results
+/// starting from `start`.
 ///
 /// # Panics
-/// As [`tile`], and if `out_stride` is too small or a start row has fewer than `cols` values.
+/// As [`tile`] (but for the number of rows), and if `out_stride` is too small or a start row
+/// has fewer than `cols` values.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn tile_with(
     ops: &Operands<'_>,
@@ -303,10 +309,6 @@ pub(crate) fn tile_with(
         "a tile of {rows} x {cols}"
     );
     let vectors = vectors_for(cols, lanes);
-    assert!(
-        rows <= kernel::shape(level, vectors).0,
-        "a tile of {rows} rows"
-    );
     assert!(out_stride >= vectors * lanes, "the tile's rows overlap");
     assert!(
         (rows - 1)
@@ -513,24 +515,12 @@ pub(crate) fn product_rows_in_place(
     let mut col = 0;
     while col < cols {
         let width = (cols - col).min(2 * lanes);
-        let most = max_rows(vectors_for(width, lanes));
         let start = match start {
             TileStart::Row(row) => TileStart::Row(&row[col..]),
             other => other,
         };
-        for (r0, n) in split(rows, most) {
-            let at = r0 * out_stride + col;
-            tile_with(
-                ops,
-                r0 * ops.a_row,
-                col,
-                n,
-                width,
-                &mut out[at..],
-                out_stride,
-                start,
-            );
-        }
+        // The kernel cuts the rows into tiles inside one call.
+        tile_with(ops, 0, col, rows, width, &mut out[col..], out_stride, start);
         col += width;
     }
 }

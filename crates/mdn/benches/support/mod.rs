@@ -138,10 +138,15 @@ impl TrainStep {
         let d = self.input_dim;
         self.xs.clear();
         self.ts.clear();
-        for &r in rows {
-            self.xs.extend_from_slice(&self.x[r * d..(r + 1) * d]);
-            self.ts.push(self.t[r]);
+        // As the trainer gathers (`gather_rows`): one-value rows by index, wider rows by copy.
+        if d == 1 {
+            self.xs.extend(rows.iter().map(|&r| self.x[r]));
+        } else {
+            for &r in rows {
+                self.xs.extend_from_slice(&self.x[r * d..(r + 1) * d]);
+            }
         }
+        self.ts.extend(rows.iter().map(|&r| self.t[r]));
         let n = rows.len();
         let sums = self
             .session
