@@ -41,13 +41,29 @@ def toy(n, seed):
     return x[:, None], t
 
 
-def timed(f, repeats):
-    times, result = [], None
+def seconds(f):
+    start = time.perf_counter()
+    result = f()
+    return time.perf_counter() - start, result
+
+
+def side_by_side(ours, theirs, repeats):
+    """Alternates the two, `repeats` times each, so that a shared machine's changing load falls
+    on both alike; returns the median times, each side's last result, and each pair's ratio."""
+    times_ours, times_theirs, ratios = [], [], []
     for _ in range(repeats):
-        start = time.perf_counter()
-        result = f()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        a, result_ours = seconds(ours)
+        b, result_theirs = seconds(theirs)
+        times_ours.append(a)
+        times_theirs.append(b)
+        ratios.append(b / a)
+    return (
+        statistics.median(times_ours),
+        result_ours,
+        statistics.median(times_theirs),
+        result_theirs,
+        ratios,
+    )
 
 
 def main():
@@ -58,7 +74,7 @@ def main():
     parser.add_argument("--hidden", type=int, default=32, help="width of the hidden layer")
     parser.add_argument("--components", type=int, default=5, help="scikit-mdn's default: 5")
     parser.add_argument("--lr", type=float, default=0.01, help="scikit-mdn's default: 0.01")
-    parser.add_argument("--repeats", type=int, default=3, help="timings are the median")
+    parser.add_argument("--repeats", type=int, default=5, help="timings are the median (the two alternate)")
     parser.add_argument("--quick", action="store_true", help="a small run, to check it works")
     args = parser.parse_args()
     if args.quick:
@@ -101,10 +117,12 @@ def main():
     # One short untimed fit each first: torch's first call initialises its kernels.
     MDNRegressor(epochs=2, hidden=(args.hidden,)).fit(x[:100], t[:100])
     MixtureDensityEstimator(hidden_dim=args.hidden, epochs=2).fit(xs[:100], ts[:100, None])
-    fit_ours, ours = timed(lambda: ours.fit(x, t), args.repeats)
-    fit_theirs, skmdn_model = timed(lambda: theirs().fit(xs, ts[:, None]), args.repeats)
-    predict_ours, mixture = timed(lambda: ours.predict_mixture(xt), args.repeats)
-    predict_theirs, (pi, mu, sigma) = timed(lambda: skmdn_model.forward(xts), args.repeats)
+    fit_ours, ours, fit_theirs, skmdn_model, fit_ratios = side_by_side(
+        lambda: ours.fit(x, t), lambda: theirs().fit(xs, ts[:, None]), args.repeats
+    )
+    predict_ours, mixture, predict_theirs, (pi, mu, sigma), _ = side_by_side(
+        lambda: ours.predict_mixture(xt), lambda: skmdn_model.forward(xts), args.repeats
+    )
 
     nll_ours = -ours.log_likelihood(xt, tt)
     log_p = logsumexp(np.log(pi) + norm.logpdf(tts[:, None], mu, sigma), axis=1) - np.log(st)
@@ -115,7 +133,8 @@ def main():
     print(
         f"Bishop's toy problem, {args.rows} training and {args.test_rows} test rows; one hidden "
         f"layer of {args.hidden}, {args.components} components, {args.epochs} full-batch Adam "
-        f"epochs at lr {args.lr}; median of {args.repeats}. {platform.processor() or platform.machine()}, "
+        f"epochs at lr {args.lr}; median of {args.repeats}, the two alternating. "
+        f"{platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores; torch threads {torch.get_num_threads()}, ours one a core."
     )
     print()
@@ -127,6 +146,8 @@ def main():
         f"{1e3 * predict_theirs:.2f} | {predict_theirs / predict_ours:.1f}× |"
     )
     print(f"| test NLL (nats) | {nll_ours:.4f} | {nll_theirs:.4f} | |")
+    print()
+    print("Fit ratio of each pair, in order: " + ", ".join(f"{r:.1f}×" for r in fit_ratios))
     if args.quick:
         assert np.isfinite(nll_ours) and np.isfinite(nll_theirs)
         assert mixture.weights.shape == pi.shape
