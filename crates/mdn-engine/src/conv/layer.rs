@@ -5,8 +5,11 @@ use super::columns::{check_kernel, pack_backward, pack_forward, pad_images, padd
 use super::shape::{Conv2dShape, ImageShape};
 use crate::arch::Activation;
 use crate::buffers::{column_sums_add, sized};
-use crate::layers::activate_into;
-use crate::matmul::{Block, Operands, Phase, Run, Segment, product_rows};
+use crate::layers::{activate_in_place, activate_into};
+use crate::matmul::{
+    Block, Operands, Phase, Run, Segment, TileStart, fits_in_place, product_rows,
+    product_runs_in_place,
+};
 use crate::vectorized;
 
 fn check_conv(shape: ImageShape, conv: Conv2dShape, weight_len: usize, bias_len: usize) {
@@ -123,7 +126,24 @@ pub(crate) fn forward_padded(
     let segments = kernel_rows(conv.kernel, conv.c_in, padded_shape.width, c_out);
     let runs = image_rows(shape, padded_shape);
     let ops = Operands::new(padded, conv.c_in, 1, packed, c_out, &segments);
-    let mut pre = (activation == Some(Activation::Gelu)).then(|| sized(pre, out.len()));
+    let gelu = activation == Some(Activation::Gelu);
+    if !gelu && fits_in_place(c_out) {
+        // Channels of whole vectors: the kernel starts from the bias and adds into `out`
+        // itself, and the activation runs as a vectorised pass.
+        vectorized!(product_runs_in_place(
+            &ops,
+            &runs,
+            c_out,
+            out,
+            c_out,
+            TileStart::Row(bias)
+        ),);
+        if let Some(activation) = activation {
+            activate_in_place(activation, out);
+        }
+        return;
+    }
+    let mut pre = gelu.then(|| sized(pre, out.len()));
     vectorized!(product_rows(
         &ops,
         &runs,
@@ -289,6 +309,17 @@ pub(crate) fn backward_padded(
     let segments = kernel_rows(k, c_out, padded_grad.width, c_in);
     let runs = image_rows(shape, padded_grad);
     let ops = Operands::new(scratch, c_out, 1, packed, c_in, &segments);
+    if fits_in_place(c_in) {
+        vectorized!(product_runs_in_place(
+            &ops,
+            &runs,
+            c_in,
+            d_input,
+            c_in,
+            TileStart::Zero
+        ),);
+        return;
+    }
     vectorized!(product_rows(
         &ops,
         &runs,

@@ -480,20 +480,39 @@ pub(crate) fn padded_width(cols: usize) -> usize {
     cols.next_multiple_of(lanes())
 }
 
-/// [`product_rows`] for one run of `rows` result rows starting at row 0 of operand `a`, with
-/// the kernel accumulating straight into `out` (row `r` at `out[r·out_stride..]`, its first
-/// `cols` values the results) — no tile buffer, no copies in or out — each result starting
-/// from `start` ([`TileStart::Row`]: `cols` values, the same for every row). Columns from
-/// `cols` to [`padded_width`]`(cols)` are overwritten as scratch, so `out_stride` is at least
-/// that. Each result is its start plus the products in reduction order, as in every product
-/// here, so the results are [`product_rows`]'s bits.
-///
-/// # Panics
-/// If `out_stride` is below [`padded_width`]`(cols)` or `out` is too short.
+/// [`product_rows`] for one run of `rows` result rows starting at row 0 of operand `a`, in
+/// place: see [`product_runs_in_place`].
 #[inline(always)]
 pub(crate) fn product_rows_in_place(
     ops: &Operands<'_>,
     rows: usize,
+    cols: usize,
+    out: &mut [f32],
+    out_stride: usize,
+    start: TileStart<'_>,
+) {
+    let run = Run {
+        row: 0,
+        a_at: 0,
+        len: rows,
+    };
+    product_runs_in_place(ops, &[run], cols, out, out_stride, start);
+}
+
+/// [`product_rows`] for the result rows of `runs`, with the kernel accumulating straight into
+/// `out` (result row `r` at `out[r·out_stride..]`, its first `cols` values the results) — no
+/// tile buffer, no copies in or out — each result starting from `start` ([`TileStart::Row`]:
+/// `cols` values, the same for every row). Columns from `cols` to [`padded_width`]`(cols)`
+/// are overwritten as scratch, so `out_stride` is at least that. Each result is its start
+/// plus the products in reduction order, as in every product here, so the results are
+/// [`product_rows`]'s bits.
+///
+/// # Panics
+/// If `out_stride` is below [`padded_width`]`(cols)` or `out` is too short for a run.
+#[inline(always)]
+pub(crate) fn product_runs_in_place(
+    ops: &Operands<'_>,
+    runs: &[Run],
     cols: usize,
     out: &mut [f32],
     out_stride: usize,
@@ -504,14 +523,8 @@ pub(crate) fn product_rows_in_place(
         out_stride >= padded_width(cols),
         "rows {out_stride} floats apart cannot hold {cols} columns in whole vectors"
     );
-    if rows == 0 || cols == 0 {
-        return;
-    }
-    assert!(
-        out.len() >= (rows - 1) * out_stride + padded_width(cols),
-        "product_rows_in_place: out"
-    );
-    // Panels of two whole vectors (the last one may be narrower), rows streaming past each.
+    // Panels of two whole vectors (the last one may be narrower), the runs streaming past
+    // each; the kernel cuts a run's rows into tiles inside one call.
     let mut col = 0;
     while col < cols {
         let width = (cols - col).min(2 * lanes);
@@ -519,8 +532,19 @@ pub(crate) fn product_rows_in_place(
             TileStart::Row(row) => TileStart::Row(&row[col..]),
             other => other,
         };
-        // The kernel cuts the rows into tiles inside one call.
-        tile_with(ops, 0, col, rows, width, &mut out[col..], out_stride, start);
+        for run in runs.iter().filter(|run| run.len > 0) {
+            let at = run.row * out_stride + col;
+            tile_with(
+                ops,
+                run.a_at,
+                col,
+                run.len,
+                width,
+                &mut out[at..],
+                out_stride,
+                start,
+            );
+        }
         col += width;
     }
 }
