@@ -140,6 +140,8 @@ if [[ -n "$baseline" ]]; then
 fi
 # The level our kernels run at (gemm_speed prints it first; a tiny, untimed product).
 level=$("$gemm_speed" --size 16 --seconds 0 | sed -n 's/^level\t//p')
+# Before the results are rewritten: they are tracked files, and would count as changes.
+revision="$(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')"
 mkdir -p "$results"
 exec 3>&1
 exec > >(tee "$results/latest.md")
@@ -154,7 +156,7 @@ echo "## Machine"
 echo
 echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p') ($isa), $(nproc) cores"
 echo "- rustc: $(rustc --version)"
-echo "- revision: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')${baseline:+; baseline $baseline_rev}"
+echo "- revision: $revision${baseline:+; baseline $baseline_rev}"
 echo "- $("$PYTHON" -c 'import platform, torch, numpy; print(f"Python {platform.python_version()}, torch {torch.__version__} (ATen CPU capability {torch.backends.cpu.get_cpu_capability()}), numpy {numpy.__version__}")')"
 if [[ $jax == 1 ]]; then
     echo "- $("$PYTHON" -c 'import jax, jaxlib, optax; print(f"jax {jax.__version__}, jaxlib {jaxlib.__version__}, optax {optax.__version__}")')${XLA_FLAGS:+, XLA_FLAGS=$XLA_FLAGS}"
