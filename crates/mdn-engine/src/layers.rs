@@ -63,13 +63,11 @@ fn derivative_into(activation: Activation, out: &[f32], pre: &[f32], d: &mut [f3
     }
 }
 
-/// `weight` (`[inputs, outputs]` row-major) transposed, `[outputs, inputs]`: what
-/// [`dense_backward`] multiplies by.
-pub(crate) fn transposed(weight: &[f32], outputs: usize) -> Vec<f32> {
+/// `out` ← `weight` (`[inputs, outputs]` row-major) transposed, `[outputs, inputs]` (its
+/// allocation reused): what [`dense_backward`] multiplies by.
+pub(crate) fn transpose_into(weight: &[f32], outputs: usize, out: &mut Vec<f32>) {
     let inputs = weight.len() / outputs.max(1);
-    let mut out = vec![0.0; weight.len()];
-    crate::buffers::transpose(weight, inputs, outputs, &mut out);
-    out
+    crate::buffers::transpose(weight, inputs, outputs, sized(out, weight.len()));
 }
 
 /// The single segment of a product over `k` steps (none when `k` is 0).
@@ -216,7 +214,7 @@ pub(crate) struct Derivative<'a> {
 /// `derivative` when given.
 ///
 /// # Shapes
-/// - `d_out`: like the forward `out`; `weight_t`: `[outputs, inputs]` ([`transposed`])
+/// - `d_out`: like the forward `out`; `weight_t`: `[outputs, inputs]` ([`transpose_into`])
 /// - `d_weight`: `[inputs, outputs]`; `d_input`: `[rows, inputs]`
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn dense_backward(
@@ -516,7 +514,8 @@ mod tests {
         let weight = [1.0, 2.0, 0.0, 1.0, -1.0, 1.0];
         let g = [1.0, -2.0, 0.5, 3.0];
         let (mut d_w, mut d_b, mut d_x) = ([0.0; 6], [0.0; 2], [0.0; 6]);
-        let weight_t = transposed(&weight, 2);
+        let mut weight_t = Vec::new();
+        transpose_into(&weight, 2, &mut weight_t);
         dense_backward(
             &input,
             2,

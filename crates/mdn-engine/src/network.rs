@@ -84,13 +84,17 @@ pub struct Workspace {
     padded_grad: Vec<f32>,
     head: HeadScratch,
     grads: Vec<f32>,
+    /// The first shard's workspace keeps the last [`Packed`] weights between calls, so that
+    /// repacking them each training step reuses their buffers (W2's dense weight alone is
+    /// 200,704 floats).
+    packed: Packed,
 }
 
 /// The weights rearranged for the kernels, once per call and shared by its shards: each
 /// convolution's weight packed for the forward pass and (for gradients) for the input
 /// gradient, and (for gradients) each fully connected weight transposed. Indexed by
 /// parameter tensor; empty where not needed.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Packed {
     forward: Vec<Vec<f32>>,
     backward: Vec<Vec<f32>>,
@@ -264,7 +268,11 @@ impl Network {
             None => 1.0 / rows.max(1) as f32,
             Some(w) => (1.0 / w.iter().map(|&w| f64::from(w)).sum::<f64>()) as f32,
         };
-        let packed = self.pack(true);
+        let mut packed = workspaces
+            .first_mut()
+            .map(|ws| std::mem::take(&mut ws.packed))
+            .unwrap_or_default();
+        self.pack_into(true, &mut packed);
         let shard = |ws: &mut Workspace, range: Range<usize>| {
             let n = range.len();
             let x = &inputs[range.start * d..range.end * d];
@@ -286,6 +294,7 @@ impl Network {
         };
         let parts = on_shards(ranges, workspaces, shard);
         sum_gradients(workspaces, grads);
+        workspaces[0].packed = packed;
         let mut total = LossSums::default();
         add_in_row_order(&mut total, &self.arch.head, &parts, weights);
         total
@@ -294,11 +303,16 @@ impl Network {
     /// The weights rearranged for the kernels ([`Packed`]); `backward` adds what gradients
     /// need.
     fn pack(&self, backward: bool) -> Packed {
+        let mut packed = Packed::default();
+        self.pack_into(backward, &mut packed);
+        packed
+    }
+
+    /// [`pack`](Self::pack) into `packed`, reusing its buffers.
+    fn pack_into(&self, backward: bool, packed: &mut Packed) {
         let count = self.layout.count();
-        let mut packed = Packed {
-            forward: vec![Vec::new(); count],
-            backward: vec![Vec::new(); count],
-        };
+        packed.forward.resize_with(count, Vec::new);
+        packed.backward.resize_with(count, Vec::new);
         let mut dense = Vec::new();
         match &self.arch.backbone {
             Backbone::Mlp { hidden, .. } => dense.extend((0..hidden.len()).map(|l| 2 * l)),
@@ -321,10 +335,9 @@ impl Network {
             dense.push(self.head_tensor());
             for i in dense {
                 let outputs = self.tensor(i + 1).len();
-                packed.backward[i] = layers::transposed(self.tensor(i), outputs);
+                layers::transpose_into(self.tensor(i), outputs, &mut packed.backward[i]);
             }
         }
-        packed
     }
 
     /// Runs the backbone and the head's linear layer, leaving the raw head outputs
