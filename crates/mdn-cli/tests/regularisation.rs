@@ -64,6 +64,8 @@ fn an_ensemble_is_one_model_file_read_by_every_command() {
         "--bootstrap",
         "--noise-y",
         "auto",
+        "--history",
+        "h.csv",
     ]);
     assert!(run.status.success(), "{}", run.stderr);
     assert!(run.stderr.contains("member 2 (seed 2)"), "{}", run.stderr);
@@ -78,6 +80,22 @@ fn an_ensemble_is_one_model_file_read_by_every_command() {
     assert_eq!(info["ensemble"]["bootstrap"], true);
     assert_eq!(info["ensemble"]["members"].as_array().unwrap().len(), 3);
     assert!(number(&info["training"], "noise_y_sd") > 0.0);
+    // The history holds every member's epochs, member by member.
+    let history = s.csv("h.csv");
+    let member = history.column("member");
+    let first_loss =
+        |k: f64| history.num(member.iter().position(|&m| m == k).unwrap(), "train_loss");
+    for k in 0..3 {
+        let epochs = member.iter().filter(|&&m| m == k as f64).count() as u64;
+        let summary = &info["ensemble"]["members"][k]["epochs_run"];
+        assert_eq!(Some(epochs), summary.as_u64(), "member {k}");
+    }
+    assert!(member.windows(2).all(|w| w[0] <= w[1]), "{member:?}");
+    assert_ne!(
+        first_loss(0.0),
+        first_loss(1.0),
+        "members have seeds of their own"
+    );
     s.ok(&[
         "predict", "--model", "e.mdn", "--data", "toy.csv", "--output", "params", "--out", "p.csv",
     ]);

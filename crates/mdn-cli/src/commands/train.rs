@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use mdn::{
-    Activation, Architecture, Backbone, CovarianceKind, Dataset, MdnError, MissingPolicy, Noise,
-    Schema, TableSpec, TrainConfig, Trainer,
+    Activation, Architecture, Backbone, CovarianceKind, Dataset, History, MdnError, MissingPolicy,
+    Noise, Schema, TableSpec, TrainConfig, Trainer,
 };
 
 use super::UnknownArg;
@@ -156,7 +156,8 @@ pub struct TrainArgs {
     )]
     checkpoint_interval: f64,
     /// Write per-epoch metrics to this file (.csv, or .json by its extension; none by
-    /// default).
+    /// default). An ensemble's file holds every member's epochs, member by member, with a
+    /// `member` column (from 0).
     #[arg(long, value_name = "FILE")]
     history: Option<PathBuf>,
     /// Input columns to treat as categories although their cells are numbers (e.g. a 1/2/3
@@ -412,10 +413,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     trained.model.save(&args.out)?;
     if let Some(path) = &args.history {
-        if path.extension().is_some_and(|e| e == "json") {
-            trained.history.write_json(path)?;
-        } else {
-            trained.history.write_csv(path)?;
+        let json = path.extension().is_some_and(|e| e == "json");
+        let members = &trained.member_histories;
+        match (members.is_empty(), json) {
+            (true, true) => trained.history.write_json(path)?,
+            (true, false) => trained.history.write_csv(path)?,
+            (false, true) => History::write_members_json(members, path)?,
+            (false, false) => History::write_members_csv(members, path)?,
         }
     }
 

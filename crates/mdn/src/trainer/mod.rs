@@ -49,8 +49,11 @@ const BOOTSTRAP_SEED: u64 = 0x626f_6f74_7374_7270;
 pub struct Trained {
     /// The model with the kept weights.
     pub model: Model,
-    /// Per-epoch metrics.
+    /// Per-epoch metrics (of an ensemble, its first member's).
     pub history: History,
+    /// Of an ensemble, every member's per-epoch metrics, in member order (the first is
+    /// `history`); empty for a single network.
+    pub member_histories: Vec<History>,
     /// What the caller should be told about the data or the options (training went ahead).
     pub warnings: Vec<TrainingWarning>,
 }
@@ -189,7 +192,8 @@ impl Trainer {
     /// Trains a network of `architecture` on `data` and returns the model with the lowest
     /// validation loss — or, with [`TrainConfig::ensemble`](crate::TrainConfig::ensemble)
     /// above 1 or `bootstrap`, the deep ensemble of its members, trained side by side on
-    /// rayon's threads (the history and warnings are the first member's).
+    /// rayon's threads (`history` and the warnings are the first member's,
+    /// `member_histories` every member's).
     pub fn fit(&self, architecture: &ValidArchitecture, data: &Dataset) -> Result<Trained> {
         let config = &self.config;
         let prepared = Prepared::new(architecture, config, data, self.validation.as_ref())?;
@@ -225,6 +229,7 @@ impl Trainer {
                 trainer.fit_prepared(architecture, data, &rows)
             })
             .collect::<Result<Vec<Trained>>>()?;
+        let member_histories: Vec<History> = members.iter().map(|m| m.history.clone()).collect();
         let mut members = members.into_iter();
         let first = members.next().expect("an ensemble has at least one member");
         let models = std::iter::once(first.model)
@@ -233,6 +238,7 @@ impl Trainer {
         Ok(Trained {
             model: Model::ensemble(models, config.bootstrap),
             history: first.history,
+            member_histories,
             warnings: first.warnings,
         })
     }
@@ -455,6 +461,7 @@ impl Trainer {
         Ok(Trained {
             model: Model::new(run.network(Which::Best), meta),
             history: run.progress.history,
+            member_histories: Vec::new(),
             warnings,
         })
     }
