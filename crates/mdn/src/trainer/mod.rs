@@ -338,16 +338,17 @@ impl Trainer {
         rng.set_stream(epoch as u64);
         // A batch larger than the data is the whole data (said so by `finish`'s warnings).
         let batch_size = self.config.batch_size.min(data.train_rows());
-        let mut order: Vec<usize> = (0..data.train_rows()).collect();
-        if batch_size < data.train_rows() {
-            // One batch of all rows is the same batch in any order (but for rounding): its
-            // rows stay in place, and the step reads them without a copy.
+        // One batch of all rows is the same batch in any order (but for rounding): its rows
+        // stay in place (`None`), and the step reads them without a copy.
+        let order = (batch_size < data.train_rows()).then(|| {
+            let mut order: Vec<usize> = (0..data.train_rows()).collect();
             order.shuffle(&mut rng);
-        }
+            order
+        });
         // The noise has a stream of its own, so that a run without noise shuffles as before.
         let mut noise_rng = ChaCha8Rng::seed_from_u64(self.config.seed ^ NOISE_SEED);
         noise_rng.set_stream(epoch as u64);
-        let train = run.train_epoch(data, &order, batch_size, &mut noise_rng)?;
+        let train = run.train_epoch(data, order.as_deref(), batch_size, &mut noise_rng)?;
         let val = if data.val_rows() == 0 {
             None
         } else {

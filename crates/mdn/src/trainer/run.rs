@@ -65,35 +65,43 @@ impl Run {
         }
     }
 
-    /// One pass of mini-batch Adam steps over the training rows in `order`, each batch with
-    /// the run's noise (drawn from `noise_rng`).
+    /// One pass of mini-batch Adam steps over the training rows in `order` (`None`: all rows
+    /// in their own order, one batch), each batch with the run's noise (drawn from
+    /// `noise_rng`).
     pub fn train_epoch(
         &mut self,
         data: &Prepared,
-        order: &[usize],
+        order: Option<&[usize]>,
         batch_size: usize,
         noise_rng: &mut impl rand::Rng,
     ) -> Result<PassTotals, NonFinite> {
         let (d, c) = (data.input_dim, data.target_dim);
         let lr = self.progress.learning_rate;
         let rows = &data.train;
+        let all: Vec<usize>;
+        let order = match order {
+            Some(order) => order,
+            None if data.noise.is_off() => {
+                // One batch of every row, read in place: nothing to gather.
+                let n = data.train_rows();
+                let sums = self
+                    .session
+                    .step(&rows.x, &rows.t, rows.w.as_deref(), n, lr);
+                if !sums.is_finite() {
+                    return Err(NonFinite);
+                }
+                return PassTotals::of_training(sums);
+            }
+            None => {
+                // With noise the batch is a noisy copy anyway.
+                all = (0..data.train_rows()).collect();
+                &all
+            }
+        };
         let mut x = Vec::with_capacity(batch_size * d);
         let mut t = Vec::with_capacity(batch_size * c);
         let mut w = Vec::with_capacity(if rows.w.is_some() { batch_size } else { 0 });
         let mut total = LossSums::default();
-        let all_in_place = order.len() == rows.t.len() / c.max(1)
-            && order.len() <= batch_size
-            && order.iter().enumerate().all(|(i, &r)| i == r);
-        if all_in_place && data.noise.is_off() {
-            // One batch of every row in place: nothing to gather.
-            let sums = self
-                .session
-                .step(&rows.x, &rows.t, rows.w.as_deref(), order.len(), lr);
-            if !sums.is_finite() {
-                return Err(NonFinite);
-            }
-            return PassTotals::of_training(sums);
-        }
         for batch in order.chunks(batch_size) {
             x.clear();
             t.clear();
