@@ -593,6 +593,19 @@ impl Predictions {
         self.rows.first().map_or(0, Prediction::dim)
     }
 
+    /// `y` (f64 bytes) as `k` points of the target dimension per row, and that dimension;
+    /// an error unless it holds exactly that many values.
+    fn points(&self, y: &[u8], k: usize) -> PyResult<(Vec<f64>, usize)> {
+        let y = f64s(y)?;
+        let c = self.dim();
+        if y.len() != self.rows.len() * k * c {
+            return Err(PyValueError::new_err(
+                "y does not have one row per prediction",
+            ));
+        }
+        Ok((y, c))
+    }
+
     /// `f(row, prediction)`'s values for every row, in order, on the pool.
     fn per_row(
         &self,
@@ -722,13 +735,7 @@ impl Predictions {
 
     /// log p(t|x) at `k` points per row (`y`: n·k·c) → n·k.
     fn logpdf<'py>(&self, py: Python<'py>, y: &[u8], k: usize) -> PyResult<Bound<'py, PyBytes>> {
-        let y = f64s(y)?;
-        let c = self.dim();
-        if y.len() != self.rows.len() * k * c {
-            return Err(PyValueError::new_err(
-                "y does not have one row per prediction",
-            ));
-        }
+        let (y, c) = self.points(y, k)?;
         let out = self.per_row(py, |i, p| {
             Ok(y[i * k * c..(i + 1) * k * c]
                 .chunks_exact(c)
@@ -740,13 +747,7 @@ impl Predictions {
 
     /// P(t_j ≤ y_j) under each target's marginal, at `k` points per row (`y`: n·k·c) → n·k·c.
     fn cdf<'py>(&self, py: Python<'py>, y: &[u8], k: usize) -> PyResult<Bound<'py, PyBytes>> {
-        let y = f64s(y)?;
-        let c = self.dim();
-        if y.len() != self.rows.len() * k * c {
-            return Err(PyValueError::new_err(
-                "y does not have one row per prediction",
-            ));
-        }
+        let (y, c) = self.points(y, k)?;
         let out = self.per_row(py, |i, p| {
             y[i * k * c..(i + 1) * k * c]
                 .iter()
@@ -759,13 +760,7 @@ impl Predictions {
 
     /// The closed-form CRPS of each target's marginal at `y` (n·c) → n·c.
     fn crps<'py>(&self, py: Python<'py>, y: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
-        let y = f64s(y)?;
-        let c = self.dim();
-        if y.len() != self.rows.len() * c {
-            return Err(PyValueError::new_err(
-                "y does not have one row per prediction",
-            ));
-        }
+        let (y, c) = self.points(y, 1)?;
         let out = self.per_row(py, |i, p| {
             (0..c)
                 .map(|j| p.marginal_crps(j, y[i * c + j]).map_err(mixture_error))
