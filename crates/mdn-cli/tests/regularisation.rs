@@ -6,25 +6,28 @@ mod common;
 
 use common::{Scratch, json, number};
 
+/// `mdn train` on `toy.csv` (input `x`, target `t`) writing `out`, then `extra` — not quiet,
+/// as the tests read what it prints.
+fn toy_train<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "train",
+        "--data",
+        "toy.csv",
+        "--inputs",
+        "x",
+        "--targets",
+        "t",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 #[test]
 fn bad_noise_and_ensemble_values_name_their_flag() {
     let s = Scratch::new();
     s.data("toy", 100, 1, "toy.csv");
-    let train = |extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            "--data",
-            "toy.csv",
-            "--inputs",
-            "x",
-            "--targets",
-            "t",
-            "--out",
-            "m.mdn",
-        ];
-        args.extend_from_slice(extra);
-        args.into_iter().map(String::from).collect::<Vec<_>>()
-    };
     for (extra, flag) in [
         (&["--noise-x", "-0.5"][..], "--noise-x"),
         (&["--noise-y", "lots"][..], "--noise-y"),
@@ -35,9 +38,7 @@ fn bad_noise_and_ensemble_values_name_their_flag() {
         ),
         (&["--bootstrap", "--resume", "c.ckpt"][..], "--resume"),
     ] {
-        let args = train(extra);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        s.fails(&args, &[flag]);
+        s.fails(&toy_train("m.mdn", extra), &[flag]);
     }
 }
 
@@ -45,28 +46,22 @@ fn bad_noise_and_ensemble_values_name_their_flag() {
 fn an_ensemble_is_one_model_file_read_by_every_command() {
     let s = Scratch::new();
     s.data("toy", 300, 2, "toy.csv");
-    let run = s.run(&[
-        "train",
-        "--data",
-        "toy.csv",
-        "--inputs",
-        "x",
-        "--targets",
-        "t",
-        "--out",
+    let run = s.run(&toy_train(
         "e.mdn",
-        "--epochs",
-        "20",
-        "--components",
-        "3",
-        "--ensemble",
-        "3",
-        "--bootstrap",
-        "--noise-y",
-        "auto",
-        "--history",
-        "h.csv",
-    ]);
+        &[
+            "--epochs",
+            "20",
+            "--components",
+            "3",
+            "--ensemble",
+            "3",
+            "--bootstrap",
+            "--noise-y",
+            "auto",
+            "--history",
+            "h.csv",
+        ],
+    ));
     assert!(run.status.success(), "{}", run.stderr);
     assert!(run.stderr.contains("member 2 (seed 2)"), "{}", run.stderr);
     assert!(
@@ -129,50 +124,24 @@ fn an_ensemble_is_one_model_file_read_by_every_command() {
 fn resuming_with_other_noise_names_the_flag() {
     let s = Scratch::new();
     s.data("toy", 100, 3, "toy.csv");
-    let base = [
-        "train",
-        "--data",
-        "toy.csv",
-        "--inputs",
-        "x",
-        "--targets",
-        "t",
-        "--out",
+    let base = ["--epochs", "3", "--quiet"];
+    s.ok(&toy_train(
         "m.mdn",
-        "--epochs",
-        "3",
-        "--quiet",
-    ];
-    let mut first = base.to_vec();
-    first.extend(["--checkpoint", "c.ckpt"]);
-    s.ok(&first);
+        &[&base[..], &["--checkpoint", "c.ckpt"]].concat(),
+    ));
     std::fs::remove_file(s.path("m.mdn")).unwrap();
-    let mut again = base.to_vec();
-    again.extend(["--resume", "c.ckpt", "--noise-y", "0.3"]);
-    s.fails(&again, &["--noise-y", "0.1", "0.3"]);
+    let again = [&base[..], &["--resume", "c.ckpt", "--noise-y", "0.3"]].concat();
+    s.fails(&toy_train("m.mdn", &again), &["--noise-y", "0.1", "0.3"]);
 }
 
 #[test]
 fn components_auto_prints_and_records_the_candidates() {
     let s = Scratch::new();
     s.data("toy", 300, 4, "toy.csv");
-    let run = s.run(&[
-        "train",
-        "--data",
-        "toy.csv",
-        "--inputs",
-        "x",
-        "--targets",
-        "t",
-        "--out",
+    let run = s.run(&toy_train(
         "m.mdn",
-        "--epochs",
-        "30",
-        "--components",
-        "1,2,4",
-        "--cv",
-        "3",
-    ]);
+        &["--epochs", "30", "--components", "1,2,4", "--cv", "3"],
+    ));
     assert!(run.status.success(), "{}", run.stderr);
     assert!(
         run.stderr.contains("3-fold cross-validation, 300 rows")
@@ -197,18 +166,6 @@ fn components_auto_prints_and_records_the_candidates() {
         ),
         (&["--components", "2,x"][..], &["--components"][..]),
     ] {
-        let mut args = vec![
-            "train",
-            "--data",
-            "toy.csv",
-            "--inputs",
-            "x",
-            "--targets",
-            "t",
-            "--out",
-            "n.mdn",
-        ];
-        args.extend_from_slice(extra);
-        s.fails(&args, mentions);
+        s.fails(&toy_train("n.mdn", extra), mentions);
     }
 }
