@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::arch::ParamLayout;
+use crate::params::ParamLayout;
 use crate::vectorized;
 
 /// Adam's hyper-parameters.
@@ -174,7 +174,7 @@ fn clip_norm(grad: &mut [f32], max_norm: f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arch::ParamTensor;
+    use crate::params::ParamTensor;
 
     fn layout(lengths: &[usize]) -> ParamLayout {
         ParamLayout::new(

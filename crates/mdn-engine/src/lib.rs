@@ -26,6 +26,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod activation;
 mod adam;
 mod arch;
 mod buffers;
@@ -37,6 +38,7 @@ mod layers;
 pub mod math;
 pub mod matmul;
 pub mod network;
+mod params;
 mod session;
 pub mod simd;
 #[cfg(test)]
@@ -45,11 +47,11 @@ mod test_rng;
 pub use adam::{Adam, AdamConfig, AdamState};
 pub use arch::{
     Activation, Architecture, ArchitectureError, ArchitectureParameter, Backbone, Head,
-    MAX_COMPONENTS, MAX_KERNEL, MAX_PARAMETERS, MAX_WIDTH, ParamLayout, ParamTensor,
-    ValidArchitecture,
+    MAX_COMPONENTS, MAX_KERNEL, MAX_PARAMETERS, MAX_WIDTH, ValidArchitecture,
 };
 pub use error::LengthError;
 pub use head::{HeadOutput, LossSums, MixtureParams};
 pub use mdn_mixture::CovarianceKind;
 pub use network::{Network, Workspace};
+pub use params::{ParamLayout, ParamTensor};
 pub use session::Session;

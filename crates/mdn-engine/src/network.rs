@@ -10,12 +10,14 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::arch::{Activation, Backbone, ParamLayout, ValidArchitecture};
+use crate::activation::activation_backward;
+use crate::arch::{Activation, Backbone, ValidArchitecture};
 use crate::buffers::sized;
 use crate::conv::{self, Conv2dShape, ImageShape};
 use crate::error::LengthError;
 use crate::head::{self, HeadOutput, HeadScratch, LossSums, MixtureParams};
-use crate::layers::{self, activation_backward, dense_backward, dense_forward};
+use crate::layers::{self, dense_backward, dense_forward};
+use crate::params::ParamLayout;
 
 /// Multiply-adds below which a batch is not split further: about 20 µs of work, so that a
 /// shard's fixed costs (a thread hand-off, a gradient buffer to sum) stay small beside it.

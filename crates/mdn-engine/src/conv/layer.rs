@@ -3,9 +3,9 @@
 
 use super::columns::{check_kernel, pack_backward, pack_forward, pad_images, padded_shape};
 use super::shape::{Conv2dShape, ImageShape};
+use crate::activation::{activate_in_place, activate_into};
 use crate::arch::Activation;
 use crate::buffers::{column_sums_add, sized};
-use crate::layers::{activate_in_place, activate_into};
 use crate::matmul::{
     Block, Operands, Phase, Run, Segment, TileStart, fits_in_place, product_rows,
     product_runs_in_place,
