@@ -3,36 +3,32 @@
 //! The backbone (`mdn`'s `Cnn`) runs blocks `conv (k × k, stride 1, "same" padding) →
 //! activation → 2 × 2 max-pool`, then flattens and applies a dense layer. These kernels do the
 //! conv, the pool and the layout changes around them, forward and backward, on one thread (the
-//! caller splits the batch into shards, one per thread, and applies the activations).
+//! caller splits the batch into shards; the forward pass applies the activation, the caller
+//! its derivative).
 //!
 //! # Layouts
-//! - Activations are **NHWC**: `[images, height, width, channels]`, contiguous. A convolution
-//!   is im2col followed by one GEMM, `out = cols · weightᵀ + bias`, whose rows are the pixels
-//!   `(n, y, x)` and whose columns are the output channels: that *is* NHWC, so nothing is
-//!   transposed between layers, and the max-pool reads each pixel's channels as one
-//!   contiguous run.
-//! - Parameters are in **PyTorch's layout**: weight `[c_out, c_in, k, k]` row-major (seen by the
-//!   GEMM as `[c_out, c_in·k·k]`), bias `[c_out]`. The im2col matrix orders its columns
-//!   `(ci, ky, kx)` to match, so parameters and their gradients need no conversion.
+//! - Activations are **NHWC**: `[images, height, width, channels]`, contiguous. A convolution's
+//!   result rows are the pixels `(n, y, x)` and its columns the output channels: that *is*
+//!   NHWC, so nothing is transposed between layers, and the max-pool reads each pixel's
+//!   channels as one contiguous run.
+//! - Parameters are in **PyTorch's layout**: weight `[c_out, c_in, k, k]` row-major, bias
+//!   `[c_out]`; [`pack_forward`] and [`pack_backward`] rearrange the weight once per call for
+//!   the kernels, and the weight gradient is written in PyTorch's layout directly.
 //! - The last feature map is flattened NCHW (`c·H·W + y·W + x`); [`nhwc_to_nchw`] and
 //!   [`nchw_to_nhwc`] convert at the boundary with the dense layer.
 //!
 //! # Speed
-//! A row of the im2col matrix is `c_in · k` runs of `k` consecutive pixels of one channel and
-//! one image row. NHWC interleaves the channels, so [`im2col`] first transposes each image row
-//! into a small zero-padded, channel-planar buffer on the stack (a ring holding the `k` rows
-//! that a line of output pixels reads, each transposed once); every run is then one
-//! fixed-size copy, and `cols` is written front to back. Shapes whose ring does not fit fall
-//! back to a direct (slower) gather.
-//!
-//! The input gradient in [`conv_backward`] is not an im2col matrix folded back: it computes
-//! `d_out · weight` for a block of whole images (about 200 pixels, so that the result stays
-//! in the L2 cache) into a *column-major* scratch matrix, in which the gradient of each
-//! im2col column is contiguous over an image's pixels. Folding it back is then one long
-//! vectorised, shifted addition per column into a channel-planar buffer, and one transpose
-//! to NHWC. Matrix products go through [`crate::matmul`]; the copy and add loops run inside
-//! [`vectorized!`](crate::vectorized), their closures marked `#[inline(always)]` (a closure that is
-//! not inlined into the dispatching function runs at the baseline instruction set).
+//! There is no im2col matrix. The input is zero-padded once ([`pad_images`]); in NHWC a
+//! kernel row `ky` of an output pixel reads `k · c_in` consecutive values of the padded image
+//! row, so a convolution is one product of [`crate::matmul`] whose reduction has a segment
+//! per kernel row, read straight from the padded image, and whose tiles run along an image row
+//! of output pixels. The weight gradient takes, for each kernel row, tiles over
+//! `kx · c_in + ci` and the output channels with the reduction over every pixel (a segment per
+//! image row); the input gradient is the convolution of the padded output gradient with the
+//! flipped, channel-swapped weight ([`pack_backward`]). Where the channel count is a whole
+//! number of vectors, the forward pass and the input gradient accumulate in the output itself
+//! (from the bias, or zero) and the activation runs as a vectorised pass of its own; the
+//! copy loops run inside [`vectorized!`](crate::vectorized).
 
 mod columns;
 mod layer;
