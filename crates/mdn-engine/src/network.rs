@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use crate::activation::activation_backward;
 use crate::arch::{Activation, Backbone, ValidArchitecture};
 use crate::buffers::sized;
-use crate::conv::{self, Conv2dShape, ImageShape};
+use crate::conv::{self, Conv2dShape, ImageShape, PaddedImages};
 use crate::error::LengthError;
 use crate::head::{self, HeadOutput, HeadScratch, LossSums, MixtureParams};
 use crate::layers::{self, dense_backward, dense_forward};
@@ -72,7 +72,7 @@ pub struct Workspace {
     /// the convolution reads, forward and backward).
     pooled: Vec<Vec<f32>>,
     argmax: Vec<Vec<u32>>,
-    padded: Vec<Vec<f32>>,
+    padded: Vec<PaddedImages>,
     /// CNN: the last pooled output flattened channel-major (NCHW), as PyTorch flattens.
     flat: Vec<f32>,
     /// The head's raw outputs row-major, rows padded to whole vectors, before they are
@@ -83,7 +83,7 @@ pub struct Workspace {
     d_a: Vec<f32>,
     d_b: Vec<f32>,
     /// CNN: the zero-padded output gradient of a convolution.
-    padded_grad: Vec<f32>,
+    padded_grad: PaddedImages,
     head: HeadScratch,
     grads: Vec<f32>,
     /// The first shard's workspace keeps the last [`Packed`] weights between calls, so that
@@ -376,20 +376,21 @@ impl Network {
                 activation,
             } => {
                 let blocks = channels.len();
-                for buffers in [&mut ws.hidden, &mut ws.pre, &mut ws.pooled, &mut ws.padded] {
+                for buffers in [&mut ws.hidden, &mut ws.pre, &mut ws.pooled] {
                     buffers.resize_with(blocks + 1, Vec::new);
                 }
+                ws.padded.resize_with(blocks + 1, PaddedImages::default);
                 ws.argmax.resize_with(blocks, Vec::new);
                 let mut shape = ImageShape::new(rows, *height, *width, 1);
                 for (l, &c_out) in channels.iter().enumerate() {
                     let conv = Conv2dShape::new(shape.channels, c_out, *kernel);
                     let (done, rest) = ws.pooled.split_at_mut(l);
                     let input: &[f32] = if l == 0 { x } else { &done[l - 1] };
-                    conv::pad_images(input, shape, conv.padding(), &mut ws.padded[l]);
+                    ws.padded[l].pad(input, shape, conv.padding());
                     let out_shape = shape.with_channels(c_out);
                     let out = sized(&mut ws.hidden[l], out_shape.len());
                     conv::forward_padded(
-                        &ws.padded[l],
+                        ws.padded[l].values(),
                         shape,
                         conv,
                         &packed.forward[2 * l],
@@ -571,7 +572,7 @@ impl Network {
                     });
                     conv::backward_padded(
                         &ws.d_b,
-                        &ws.padded[l],
+                        ws.padded[l].values(),
                         in_shape,
                         conv,
                         d_w,

@@ -1,7 +1,9 @@
 //! The forward and backward passes of a convolution, read straight from zero-padded images
 //! by the tile kernels of [`crate::matmul`] (no im2col matrix).
 
-use super::columns::{check_kernel, pack_backward, pack_forward, pad_images, padded_shape};
+use super::columns::{
+    PaddedImages, check_kernel, pack_backward, pack_forward, pad_images, padded_shape,
+};
 use super::shape::{Conv2dShape, ImageShape};
 use crate::activation::{activate_in_place, activate_into};
 use crate::arch::Activation;
@@ -219,7 +221,7 @@ pub(crate) fn backward_padded(
     d_weight: &mut [f32],
     d_bias: &mut [f32],
     d_input: Option<(&mut [f32], &[f32])>,
-    scratch: &mut Vec<f32>,
+    scratch: &mut PaddedImages,
     accumulate: bool,
 ) {
     check_conv(shape, conv, d_weight.len(), d_bias.len());
@@ -304,11 +306,11 @@ pub(crate) fn backward_padded(
     }
     // d_input = the convolution of the padded output gradient with the flipped weight.
     let grad_shape = shape.with_channels(c_out);
-    pad_images(d_out, grad_shape, conv.padding(), scratch);
+    scratch.pad(d_out, grad_shape, conv.padding());
     let padded_grad = padded_shape.with_channels(c_out);
     let segments = kernel_rows(k, c_out, padded_grad.width, c_in);
     let runs = image_rows(shape, padded_grad);
-    let ops = Operands::new(scratch, c_out, 1, packed, c_in, &segments);
+    let ops = Operands::new(scratch.values(), c_out, 1, packed, c_in, &segments);
     if fits_in_place(c_in) {
         vectorized!(product_runs_in_place(
             &ops,
@@ -375,7 +377,17 @@ pub fn conv_backward(
         pack_backward(conv, weight, &mut packed);
     }
     let d_input = d_input.map(|d| (d, &packed[..]));
+    let mut padded_grad = PaddedImages::in_buffer(std::mem::take(scratch));
     backward_padded(
-        d_out, padded, shape, conv, d_weight, d_bias, d_input, scratch, true,
+        d_out,
+        padded,
+        shape,
+        conv,
+        d_weight,
+        d_bias,
+        d_input,
+        &mut padded_grad,
+        true,
     );
+    *scratch = padded_grad.into_values();
 }

@@ -36,6 +36,7 @@ mod layout;
 mod pool;
 mod shape;
 
+pub(crate) use columns::PaddedImages;
 pub use columns::{pack_backward, pack_forward, pad_images, padded_shape};
 pub(crate) use layer::{backward_padded, forward_padded};
 pub use layer::{conv_backward, conv_forward};

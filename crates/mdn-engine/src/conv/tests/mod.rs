@@ -66,6 +66,38 @@ fn padding_surrounds_every_image_with_zeros() {
     }
 }
 
+/// A kept buffer padded again and again — more images, fewer, another geometry, back — holds
+/// what a fresh `pad_images` writes each time, borders included.
+#[test]
+fn kept_padded_images_match_fresh_padding_across_calls() {
+    let mut rng = SplitMix64(2);
+    let mut kept = PaddedImages::default();
+    let calls = [
+        (3, 7, 5, 2, 1),
+        (5, 7, 5, 2, 1),
+        (2, 7, 5, 2, 1),
+        (2, 7, 5, 2, 2),
+        (4, 6, 6, 3, 1),
+        (4, 7, 5, 2, 1),
+        (0, 7, 5, 2, 1),
+        (1, 7, 5, 2, 1),
+    ];
+    for (images, h, w, c, pad) in calls {
+        let s = ImageShape::new(images, h, w, c);
+        // Values that are never zero, so a border left holding an old value shows.
+        let input: Vec<f32> = rng.vec(s.len()).iter().map(|v| v + 10.0).collect();
+        kept.pad(&input, s, pad);
+        let mut fresh = Vec::new();
+        pad_images(&input, s, pad, &mut fresh);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(kept.values()),
+            bits(&fresh),
+            "{images} images {h}×{w}×{c} pad {pad}"
+        );
+    }
+}
+
 #[test]
 fn packed_weights_follow_their_layouts() {
     let conv = Conv2dShape::new(3, 4, 5);
