@@ -52,6 +52,14 @@ pub struct ModelMetrics {
 }
 
 impl Fitted {
+    /// Prints the test scores on stderr, one line.
+    pub fn print_scores(&self) {
+        eprintln!(
+            "  {}: test NLL {:.4}, RMSE of mean {:.4}, RMSE of best component {:.4}",
+            self.name, self.scores.nll, self.scores.rmse_mean, self.scores.rmse_best
+        );
+    }
+
     /// The metrics-table row of this model.
     pub fn metrics(&self) -> ModelMetrics {
         let summary = self.model.training();
@@ -78,19 +86,30 @@ pub fn fit(
     if progress {
         eprintln!("training {name} ...");
     }
+    let fitted = fit_quietly(name, architecture, config, train, test, progress)?;
+    if progress {
+        fitted.print_scores();
+    }
+    Ok(fitted)
+}
+
+/// [`fit`] without the messages, showing only the training's progress bar if `bar`: for
+/// trainings run side by side, whose messages the caller prints.
+pub fn fit_quietly(
+    name: &str,
+    architecture: &Architecture,
+    config: &TrainConfig,
+    train: &Dataset,
+    test: &Dataset,
+    bar: bool,
+) -> Result<Fitted> {
     let trained = Trainer::new(config.clone().check()?)
-        .with_progress(progress)
+        .with_progress(bar)
         .fit(
             &architecture.clone().check().map_err(mdn::MdnError::from)?,
             train,
         )?;
     let scores = trained.model.evaluate(test)?;
-    if progress {
-        eprintln!(
-            "  {name}: test NLL {:.4}, RMSE of mean {:.4}, RMSE of best component {:.4}",
-            scores.nll, scores.rmse_mean, scores.rmse_best
-        );
-    }
     Ok(Fitted {
         name: name.to_string(),
         model: trained.model,
