@@ -344,9 +344,16 @@ fn f64s(bytes: &[u8]) -> PyResult<Vec<f64>> {
         .collect())
 }
 
+/// `values` as the bytes of float64s, written straight into the new `bytes` object (no
+/// intermediate byte vector, which cost a push per byte).
 fn to_bytes<'py>(py: Python<'py>, values: &[f64]) -> Bound<'py, PyBytes> {
-    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    PyBytes::new(py, &bytes)
+    PyBytes::new_with(py, values.len() * 8, |bytes| {
+        for (out, v) in bytes.chunks_exact_mut(8).zip(values) {
+            out.copy_from_slice(&v.to_le_bytes());
+        }
+        Ok(())
+    })
+    .expect("writing into a new bytes object cannot fail")
 }
 
 /// A table from Python: each column a name and either the bytes of its float64 values (NaN
@@ -664,28 +671,47 @@ impl Predictions {
 
     /// The mixture parameters over the modelled targets: weights (n·m), means (n·m·c) and
     /// covariance matrices (n·m·c·c), row-major.
+    #[allow(clippy::type_complexity)]
     fn params<'py>(
         &self,
         py: Python<'py>,
-    ) -> (
+    ) -> PyResult<(
         Bound<'py, PyBytes>,
         Bound<'py, PyBytes>,
         Bound<'py, PyBytes>,
-    ) {
-        let (mut weights, mut means, mut covariances) = (Vec::new(), Vec::new(), Vec::new());
-        for prediction in &self.rows {
-            let mixture = prediction.mixture();
-            weights.extend(mixture.weights());
-            for k in 0..mixture.n_components() {
-                means.extend_from_slice(mixture.component_mean(k));
-                covariances.extend(mixture.component_covariance(k));
-            }
-        }
-        (
+    )> {
+        let (n, m, c) = self.shape();
+        let (mut weights, mut means, mut covariances) = (
+            vec![0.0; n * m],
+            vec![0.0; n * m * c],
+            vec![0.0; n * m * c * c],
+        );
+        // Each row fills its own slices, on the pool (one rayon thread a core, as everywhere
+        // else), without the GIL.
+        let fill = || {
+            self.rows
+                .par_iter()
+                .zip(weights.par_chunks_mut(m.max(1)))
+                .zip(means.par_chunks_mut((m * c).max(1)))
+                .zip(covariances.par_chunks_mut((m * c * c).max(1)))
+                .for_each(|(((prediction, w), mu), cov)| {
+                    let mixture = prediction.mixture();
+                    for (w, &log_w) in w.iter_mut().zip(mixture.log_weights()) {
+                        *w = log_w.exp();
+                    }
+                    for k in 0..m {
+                        mu[k * c..(k + 1) * c].copy_from_slice(mixture.component_mean(k));
+                        cov[k * c * c..(k + 1) * c * c]
+                            .copy_from_slice(&mixture.component_covariance(k));
+                    }
+                });
+        };
+        py.allow_threads(|| in_pool(self.threads, fill))?;
+        Ok((
             to_bytes(py, &weights),
             to_bytes(py, &means),
             to_bytes(py, &covariances),
-        )
+        ))
     }
 
     /// E[t|x] per row (n·c).

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use mdn_engine::{Network, ValidArchitecture};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::Dataset;
@@ -281,14 +282,23 @@ impl Model {
             } else {
                 HostMixtures::pool(parts)
             };
-            for row in 0..chunk.len() / d {
-                let mixture = host.mixture(row, &self.meta.target_scaler).map_err(|e| {
-                    MdnError::InvalidPrediction {
-                        row: mixtures.len(),
-                        reason: e.to_string(),
-                    }
-                })?;
-                mixtures.push(Prediction::new(mixture, log.clone()));
+            // The rows' mixtures (a few small allocations each) are built on all cores; the
+            // first failing row, in row order, is the one reported.
+            let first = mixtures.len();
+            let built: Vec<Result<Prediction>> = (0..rows)
+                .into_par_iter()
+                .map(|row| {
+                    let mixture = host.mixture(row, &self.meta.target_scaler).map_err(|e| {
+                        MdnError::InvalidPrediction {
+                            row: first + row,
+                            reason: e.to_string(),
+                        }
+                    })?;
+                    Ok(Prediction::new(mixture, log.clone()))
+                })
+                .collect();
+            for prediction in built {
+                mixtures.push(prediction?);
             }
         }
         Ok(mixtures)
