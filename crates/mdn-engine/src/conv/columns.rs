@@ -64,7 +64,8 @@ pub fn pad_images(input: &[f32], shape: ImageShape, pad: usize, out: &mut Vec<f3
 /// Zero-padded NHWC images kept from one call to the next, as a network's workspace keeps
 /// them between training steps: [`pad_images`] writes every value, but once the borders of an
 /// image geometry are zero they stay zero (nothing else writes here), so later calls with the
-/// same geometry copy only the images' interiors — the borders were some 3% of W2's step.
+/// same geometry copy only the images' interiors (the borders' memsets were about half of
+/// padding's 3.2% of W2's samples).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct PaddedImages {
     values: Vec<f32>,
