@@ -4,6 +4,7 @@ use std::path::Path;
 
 use mdn::mdn_mixture::GaussianMixture;
 use mdn::{Architecture, Dataset, History, Model, Noise, Scores, TrainConfig, Trainer};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{ExperimentError, Result};
@@ -89,6 +90,52 @@ pub fn fit(
     let fitted = fit_quietly(name, architecture, config, train, test, progress)?;
     if progress {
         fitted.print_scores();
+    }
+    Ok(fitted)
+}
+
+/// One training of [`fit_all`].
+pub struct FitJob<'a> {
+    /// The model's name in messages and tables.
+    pub name: String,
+    /// The network to train.
+    pub architecture: Architecture,
+    /// Its training settings.
+    pub config: &'a TrainConfig,
+    /// Whether this training shows its progress bar (at most one of a [`fit_all`] should).
+    pub bar: bool,
+}
+
+/// Trains every job side by side on the cores, as an ensemble's members are trained: one
+/// training's serial moments (Adam, the epoch's bookkeeping, validation) and small batches
+/// leave a core to the others. Each result is the one [`fit`] gives, whatever runs beside it.
+/// Reports on stderr if `progress`: the jobs' names before, their scores after, in order.
+pub fn fit_all(
+    jobs: &[FitJob<'_>],
+    train: &Dataset,
+    test: &Dataset,
+    progress: bool,
+) -> Result<Vec<Fitted>> {
+    if progress {
+        let names: Vec<&str> = jobs.iter().map(|job| job.name.as_str()).collect();
+        eprintln!("training {} side by side ...", names.join(", "));
+    }
+    let fitted: Vec<Result<Fitted>> = jobs
+        .par_iter()
+        .map(|job| {
+            fit_quietly(
+                &job.name,
+                &job.architecture,
+                job.config,
+                train,
+                test,
+                progress && job.bar,
+            )
+        })
+        .collect();
+    let fitted = fitted.into_iter().collect::<Result<Vec<_>>>()?;
+    if progress {
+        fitted.iter().for_each(Fitted::print_scores);
     }
     Ok(fitted)
 }

@@ -159,38 +159,41 @@ pub fn run(options: &RobotOptions) -> Result<RobotMetrics> {
     let test = robot::inverse(settings.n_test, options.seed.wrapping_add(1));
     let backbone = Backbone::mlp(2, settings.hidden.clone());
 
-    let ls = common::fit(
-        "least squares",
-        &Architecture::least_squares(backbone.clone(), 2),
-        &settings.train,
-        &train,
-        &test,
-        options.progress,
-    )?;
-    let name = format!("MDN m={}", settings.components);
-    let mdn = common::fit(
-        &name,
-        &Architecture::mdn(backbone.clone(), 2, settings.components),
-        &settings.train,
-        &train,
-        &test,
-        options.progress,
-    )?;
+    // Every training (least squares, the MDN, the sweep) runs side by side: the robot's
+    // small networks keep one core busy each at most, so one after the other left the second
+    // core idle.
+    let mut jobs = vec![
+        common::FitJob {
+            name: "least squares".into(),
+            architecture: Architecture::least_squares(backbone.clone(), 2),
+            config: &settings.train,
+            bar: false,
+        },
+        common::FitJob {
+            name: format!("MDN m={}", settings.components),
+            architecture: Architecture::mdn(backbone.clone(), 2, settings.components),
+            config: &settings.train,
+            bar: false,
+        },
+    ];
+    jobs.extend(settings.sweep.iter().map(|&m| common::FitJob {
+        name: format!("MDN m={m} (sweep)"),
+        architecture: Architecture::mdn(backbone.clone(), 2, m),
+        config: &settings.sweep_train,
+        bar: false,
+    }));
+    let mut fitted = common::fit_all(&jobs, &train, &test, options.progress)?.into_iter();
+    let (ls, mdn) = (
+        fitted.next().expect("the least-squares fit"),
+        fitted.next().expect("the MDN fit"),
+    );
     let ls_mixtures = common::mixtures(&ls.model, test.inputs())?;
     let mdn_mixtures = common::mixtures(&mdn.model, test.inputs())?;
     let ls_reach = Reach::of(&ls_mixtures, &test);
     let mdn_reach = Reach::of(&mdn_mixtures, &test);
 
     let mut sweep = Vec::new();
-    for &m in &settings.sweep {
-        let fitted = common::fit(
-            &format!("MDN m={m} (sweep)"),
-            &Architecture::mdn(backbone.clone(), 2, m),
-            &settings.sweep_train,
-            &train,
-            &test,
-            options.progress,
-        )?;
+    for (&m, fitted) in settings.sweep.iter().zip(fitted) {
         let reach = Reach::of(&common::mixtures(&fitted.model, test.inputs())?, &test);
         sweep.push(SweepPoint {
             components: m,

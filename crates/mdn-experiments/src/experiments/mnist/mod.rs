@@ -283,42 +283,25 @@ pub fn run_with(options: &MnistOptions, mut settings: MnistSettings) -> Result<M
     let backbone = settings.backbone();
     let mdn_net = Architecture::mdn(backbone.clone(), 1, settings.components)
         .with_min_sigma(settings.min_sigma);
-    // The two networks train side by side, sharing the cores, as an ensemble's members do:
-    // each one's serial moments (Adam, the epoch's bookkeeping, validation) leave a core to
-    // the other, where one after the other left it idle. Each is deterministic whatever runs
-    // beside it. Only the MDN shows a progress bar.
-    let mdn_name = format!("MDN m={}", settings.components);
-    if options.progress {
-        eprintln!("training {mdn_name} and least squares side by side ...");
-    }
-    let ls_net = Architecture::least_squares(backbone, 1);
-    let (mdn, ls) = rayon::join(
-        || {
-            common::fit_quietly(
-                &mdn_name,
-                &mdn_net,
-                &settings.train,
-                &train_set,
-                &test_set,
-                options.progress,
-            )
+    // The two networks train side by side, sharing the cores; only the MDN shows a bar.
+    let jobs = [
+        common::FitJob {
+            name: format!("MDN m={}", settings.components),
+            architecture: mdn_net,
+            config: &settings.train,
+            bar: true,
         },
-        || {
-            common::fit_quietly(
-                "least squares",
-                &ls_net,
-                &settings.train,
-                &train_set,
-                &test_set,
-                false,
-            )
+        common::FitJob {
+            name: "least squares".into(),
+            architecture: Architecture::least_squares(backbone, 1),
+            config: &settings.train,
+            bar: false,
         },
-    );
-    let (mdn, ls) = (mdn?, ls?);
-    if options.progress {
-        mdn.print_scores();
-        ls.print_scores();
-    }
+    ];
+    let [mdn, ls]: [common::Fitted; 2] =
+        common::fit_all(&jobs, &train_set, &test_set, options.progress)?
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("one result per job"));
 
     let mut models = Vec::new();
     for (fitted, name) in [(&mdn, "mnist_mdn.mdn"), (&ls, "mnist_least_squares.mdn")] {
