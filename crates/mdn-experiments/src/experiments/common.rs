@@ -102,6 +102,10 @@ pub struct FitJob<'a> {
     pub architecture: Architecture,
     /// Its training settings.
     pub config: &'a TrainConfig,
+    /// The rows it trains on.
+    pub train: &'a Dataset,
+    /// The rows it is scored on.
+    pub test: &'a Dataset,
     /// Whether this training shows its progress bar (at most one of a [`fit_all`] should).
     pub bar: bool,
 }
@@ -110,12 +114,7 @@ pub struct FitJob<'a> {
 /// training's serial moments (Adam, the epoch's bookkeeping, validation) and small batches
 /// leave a core to the others. Each result is the one [`fit`] gives, whatever runs beside it.
 /// Reports on stderr if `progress`: the jobs' names before, their scores after, in order.
-pub fn fit_all(
-    jobs: &[FitJob<'_>],
-    train: &Dataset,
-    test: &Dataset,
-    progress: bool,
-) -> Result<Vec<Fitted>> {
+pub fn fit_all(jobs: &[FitJob<'_>], progress: bool) -> Result<Vec<Fitted>> {
     if progress {
         let names: Vec<&str> = jobs.iter().map(|job| job.name.as_str()).collect();
         eprintln!("training {} side by side ...", names.join(", "));
@@ -127,8 +126,8 @@ pub fn fit_all(
                 &job.name,
                 &job.architecture,
                 job.config,
-                train,
-                test,
+                job.train,
+                job.test,
                 progress && job.bar,
             )
         })

@@ -167,12 +167,16 @@ pub fn run(options: &RobotOptions) -> Result<RobotMetrics> {
             name: "least squares".into(),
             architecture: Architecture::least_squares(backbone.clone(), 2),
             config: &settings.train,
+            train: &train,
+            test: &test,
             bar: false,
         },
         common::FitJob {
             name: format!("MDN m={}", settings.components),
             architecture: Architecture::mdn(backbone.clone(), 2, settings.components),
             config: &settings.train,
+            train: &train,
+            test: &test,
             bar: false,
         },
     ];
@@ -180,9 +184,11 @@ pub fn run(options: &RobotOptions) -> Result<RobotMetrics> {
         name: format!("MDN m={m} (sweep)"),
         architecture: Architecture::mdn(backbone.clone(), 2, m),
         config: &settings.sweep_train,
+        train: &train,
+        test: &test,
         bar: false,
     }));
-    let mut fitted = common::fit_all(&jobs, &train, &test, options.progress)?.into_iter();
+    let mut fitted = common::fit_all(&jobs, options.progress)?.into_iter();
     let (ls, mdn) = (
         fitted.next().expect("the least-squares fit"),
         fitted.next().expect("the MDN fit"),

@@ -104,49 +104,52 @@ pub fn run(options: &ToyOptions) -> Result<ToyMetrics> {
     let train = toy::inverse(settings.n_train, options.seed);
     let test = toy::inverse(settings.n_test, options.seed.wrapping_add(1));
     let backbone = Backbone::mlp(1, settings.hidden.clone());
-    let fit = |name: &str, network: Architecture, train, test| {
-        common::fit(
-            name,
-            &network,
-            &settings.train,
-            train,
-            test,
-            options.progress,
-        )
-    };
-
-    let ls = fit(
-        "least squares",
-        Architecture::least_squares(backbone.clone(), 1),
-        &train,
-        &test,
-    )?;
-    let mdn3 = fit(
-        "MDN m=3",
-        Architecture::mdn(backbone.clone(), 1, 3),
-        &train,
-        &test,
-    )?;
-    let mdn5 = fit(
-        "MDN m=5",
-        Architecture::mdn(backbone.clone(), 1, 5),
-        &train,
-        &test,
-    )?;
     let forward_train = toy::forward_problem(settings.n_train, options.seed);
     let forward_test = toy::forward_problem(settings.n_test, options.seed.wrapping_add(1));
-    let ls_fwd = fit(
-        "least squares (forward)",
-        Architecture::least_squares(backbone.clone(), 1),
-        &forward_train,
-        &forward_test,
-    )?;
-    let mdn_fwd = fit(
-        "MDN m=3 (forward)",
-        Architecture::mdn(backbone, 1, 3),
-        &forward_train,
-        &forward_test,
-    )?;
+    // The five networks train side by side (each alone kept one core busy).
+    let job = |name: &str, architecture, train, test| common::FitJob {
+        name: name.into(),
+        architecture,
+        config: &settings.train,
+        train,
+        test,
+        bar: false,
+    };
+    let jobs = [
+        job(
+            "least squares",
+            Architecture::least_squares(backbone.clone(), 1),
+            &train,
+            &test,
+        ),
+        job(
+            "MDN m=3",
+            Architecture::mdn(backbone.clone(), 1, 3),
+            &train,
+            &test,
+        ),
+        job(
+            "MDN m=5",
+            Architecture::mdn(backbone.clone(), 1, 5),
+            &train,
+            &test,
+        ),
+        job(
+            "least squares (forward)",
+            Architecture::least_squares(backbone.clone(), 1),
+            &forward_train,
+            &forward_test,
+        ),
+        job(
+            "MDN m=3 (forward)",
+            Architecture::mdn(backbone, 1, 3),
+            &forward_train,
+            &forward_test,
+        ),
+    ];
+    let [ls, mdn3, mdn5, ls_fwd, mdn_fwd]: [Fitted; 5] = common::fit_all(&jobs, options.progress)?
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("one result per job"));
 
     let mut figures = Vec::new();
     let data: Vec<(f64, f64)> = (0..train.len())

@@ -289,19 +289,22 @@ pub fn run_with(options: &MnistOptions, mut settings: MnistSettings) -> Result<M
             name: format!("MDN m={}", settings.components),
             architecture: mdn_net,
             config: &settings.train,
+            train: &train_set,
+            test: &test_set,
             bar: true,
         },
         common::FitJob {
             name: "least squares".into(),
             architecture: Architecture::least_squares(backbone, 1),
             config: &settings.train,
+            train: &train_set,
+            test: &test_set,
             bar: false,
         },
     ];
-    let [mdn, ls]: [common::Fitted; 2] =
-        common::fit_all(&jobs, &train_set, &test_set, options.progress)?
-            .try_into()
-            .unwrap_or_else(|_| unreachable!("one result per job"));
+    let [mdn, ls]: [common::Fitted; 2] = common::fit_all(&jobs, options.progress)?
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("one result per job"));
 
     let mut models = Vec::new();
     for (fitted, name) in [(&mdn, "mnist_mdn.mdn"), (&ls, "mnist_least_squares.mdn")] {
