@@ -696,9 +696,7 @@ impl Predictions {
                 .zip(covariances.par_chunks_mut((m * c * c).max(1)))
                 .for_each(|(((prediction, w), mu), cov)| {
                     let mixture = prediction.mixture();
-                    for (w, &log_w) in w.iter_mut().zip(mixture.log_weights()) {
-                        *w = log_w.exp();
-                    }
+                    w.copy_from_slice(&mixture.weights());
                     for k in 0..m {
                         mu[k * c..(k + 1) * c].copy_from_slice(mixture.component_mean(k));
                         cov[k * c * c..(k + 1) * c * c]

@@ -23,39 +23,37 @@ pub fn padded_shape(shape: ImageShape, pad: usize) -> ImageShape {
 /// # Panics
 /// If `input` does not hold `shape`'s values.
 pub fn pad_images(input: &[f32], shape: ImageShape, pad: usize, out: &mut Vec<f32>) {
+    out.clear();
+    out.resize(padded_shape(shape, pad).len(), 0.0);
+    copy_interiors(input, shape, pad, out);
+}
+
+/// Copies NHWC images into the interiors of `out`, which holds [`padded_shape`]`(shape, pad)`
+/// values whose borders are zero.
+///
+/// # Panics
+/// If `input` does not hold `shape`'s values.
+fn copy_interiors(input: &[f32], shape: ImageShape, pad: usize, out: &mut [f32]) {
     assert_eq!(
         input.len(),
         shape.len(),
         "pad_images: the input does not have shape {shape:?}"
     );
-    let padded = padded_shape(shape, pad);
-    out.resize(padded.len(), 0.0);
-    if out.is_empty() {
+    if shape.image_len() == 0 {
         return;
     }
-    let (h, c) = (shape.height, shape.channels);
-    let row = shape.width * c;
-    let padded_row = padded.width * c;
-    let side = pad * c;
+    let padded = padded_shape(shape, pad);
+    let row = shape.width * shape.channels;
+    let padded_row = padded.width * shape.channels;
+    let first = pad * padded_row + pad * shape.channels;
     vectorized!({
         for (image, dst) in input
-            .chunks_exact(shape.image_len().max(1))
+            .chunks_exact(shape.image_len())
             .zip(out.chunks_exact_mut(padded.image_len()))
         {
-            let (top, rest) = dst.split_at_mut(pad * padded_row);
-            top.fill(0.0);
-            let (middle, bottom) = rest.split_at_mut(h * padded_row);
-            bottom.fill(0.0);
-            for (src, dst) in image
-                .chunks_exact(row.max(1))
-                .zip(middle.chunks_exact_mut(padded_row))
-            {
-                dst[..side].fill(0.0);
-                dst[side..side + row].copy_from_slice(src);
-                dst[side + row..].fill(0.0);
-            }
-            if row == 0 {
-                middle.fill(0.0);
+            for (y, src) in image.chunks_exact(row).enumerate() {
+                let at = first + y * padded_row;
+                dst[at..at + row].copy_from_slice(src);
             }
         }
     },);
@@ -80,34 +78,14 @@ impl PaddedImages {
     /// If `input` does not hold `shape`'s values.
     pub(crate) fn pad(&mut self, input: &[f32], shape: ImageShape, pad: usize) {
         let geometry = (shape.height, shape.width, shape.channels, pad);
-        if self.borders != Some(geometry) || shape.image_len() == 0 {
-            pad_images(input, shape, pad, &mut self.values);
+        if self.borders != Some(geometry) {
+            self.values.clear();
             self.borders = Some(geometry);
-            return;
         }
-        assert_eq!(
-            input.len(),
-            shape.len(),
-            "pad_images: the input does not have shape {shape:?}"
-        );
-        let padded = padded_shape(shape, pad);
-        // Both lengths are whole images: images are cut off, or added as zeros, so every
-        // border stays zero.
-        self.values.resize(padded.len(), 0.0);
-        let row = shape.width * shape.channels;
-        let padded_row = padded.width * shape.channels;
-        let first = pad * padded_row + pad * shape.channels;
-        vectorized!({
-            for (image, dst) in input
-                .chunks_exact(shape.image_len())
-                .zip(self.values.chunks_exact_mut(padded.image_len()))
-            {
-                for (y, src) in image.chunks_exact(row).enumerate() {
-                    let at = first + y * padded_row;
-                    dst[at..at + row].copy_from_slice(src);
-                }
-            }
-        },);
+        // Both lengths are whole images of this geometry: images are cut off, or added as
+        // zeros, so every border stays zero.
+        self.values.resize(padded_shape(shape, pad).len(), 0.0);
+        copy_interiors(input, shape, pad, &mut self.values);
     }
 
     /// Pads into `values`' allocation, whose contents are taken as unknown.

@@ -74,26 +74,6 @@ impl Fitted {
     }
 }
 
-/// Trains a network of `architecture` on `train`, scores it on `test`, and reports progress
-/// on stderr.
-pub fn fit(
-    name: &str,
-    architecture: &Architecture,
-    config: &TrainConfig,
-    train: &Dataset,
-    test: &Dataset,
-    progress: bool,
-) -> Result<Fitted> {
-    if progress {
-        eprintln!("training {name} ...");
-    }
-    let fitted = fit_quietly(name, architecture, config, train, test, progress)?;
-    if progress {
-        fitted.print_scores();
-    }
-    Ok(fitted)
-}
-
 /// One training of [`fit_all`].
 pub struct FitJob<'a> {
     /// The model's name in messages and tables.
@@ -112,8 +92,9 @@ pub struct FitJob<'a> {
 
 /// Trains every job side by side on the cores, as an ensemble's members are trained: one
 /// training's serial moments (Adam, the epoch's bookkeeping, validation) and small batches
-/// leave a core to the others. Each result is the one [`fit`] gives, whatever runs beside it.
-/// Reports on stderr if `progress`: the jobs' names before, their scores after, in order.
+/// leave a core to the others. Each result is what its training gives alone, whatever runs
+/// beside it. Reports on stderr if `progress`: the jobs' names before, their scores after, in
+/// order.
 pub fn fit_all(jobs: &[FitJob<'_>], progress: bool) -> Result<Vec<Fitted>> {
     if progress {
         let names: Vec<&str> = jobs.iter().map(|job| job.name.as_str()).collect();
@@ -121,16 +102,7 @@ pub fn fit_all(jobs: &[FitJob<'_>], progress: bool) -> Result<Vec<Fitted>> {
     }
     let fitted: Vec<Result<Fitted>> = jobs
         .par_iter()
-        .map(|job| {
-            fit_quietly(
-                &job.name,
-                &job.architecture,
-                job.config,
-                job.train,
-                job.test,
-                progress && job.bar,
-            )
-        })
+        .map(|job| fit(job, progress && job.bar))
         .collect();
     let fitted = fitted.into_iter().collect::<Result<Vec<_>>>()?;
     if progress {
@@ -139,25 +111,20 @@ pub fn fit_all(jobs: &[FitJob<'_>], progress: bool) -> Result<Vec<Fitted>> {
     Ok(fitted)
 }
 
-/// [`fit`] without the messages, showing only the training's progress bar if `bar`: for
-/// trainings run side by side, whose messages the caller prints.
-pub fn fit_quietly(
-    name: &str,
-    architecture: &Architecture,
-    config: &TrainConfig,
-    train: &Dataset,
-    test: &Dataset,
-    bar: bool,
-) -> Result<Fitted> {
-    let trained = Trainer::new(config.clone().check()?)
+/// Trains `job`'s network, showing its progress bar if `bar`, and scores it on its test rows.
+fn fit(job: &FitJob<'_>, bar: bool) -> Result<Fitted> {
+    let trained = Trainer::new(job.config.clone().check()?)
         .with_progress(bar)
         .fit(
-            &architecture.clone().check().map_err(mdn::MdnError::from)?,
-            train,
+            &job.architecture
+                .clone()
+                .check()
+                .map_err(mdn::MdnError::from)?,
+            job.train,
         )?;
-    let scores = trained.model.evaluate(test)?;
+    let scores = trained.model.evaluate(job.test)?;
     Ok(Fitted {
-        name: name.to_string(),
+        name: job.name.clone(),
         model: trained.model,
         scores,
         history: trained.history,
