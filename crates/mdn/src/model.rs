@@ -21,6 +21,11 @@ use crate::summary::TrainingSummary;
 /// keep memory flat for any file size.
 pub const PREDICT_CHUNK_ROWS: usize = 2048;
 
+/// Rows from which [`Model::predict`] builds a chunk's mixtures in parallel: below, the hand-off
+/// to the thread pool costs more than it saves (W3's 200 rows took 20% longer in parallel; a
+/// full chunk of 2,048 gains).
+const PARALLEL_MIXTURE_ROWS: usize = 512;
+
 /// Everything about a trained model except its weights: the `mdn` metadata of its file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelMeta {
@@ -282,21 +287,24 @@ impl Model {
             } else {
                 HostMixtures::pool(parts)
             };
-            // The rows' mixtures (a few small allocations each) are built on all cores; the
-            // first failing row, in row order, is the one reported.
+            // The rows' mixtures (a few small allocations each) are built on all cores once
+            // there are enough of them to pay for the hand-off to the pool; the first failing
+            // row, in row order, is the one reported.
             let first = mixtures.len();
-            let built: Vec<Result<Prediction>> = (0..rows)
-                .into_par_iter()
-                .map(|row| {
-                    let mixture = host.mixture(row, &self.meta.target_scaler).map_err(|e| {
-                        MdnError::InvalidPrediction {
-                            row: first + row,
-                            reason: e.to_string(),
-                        }
-                    })?;
-                    Ok(Prediction::new(mixture, log.clone()))
-                })
-                .collect();
+            let build = |row: usize| -> Result<Prediction> {
+                let mixture = host.mixture(row, &self.meta.target_scaler).map_err(|e| {
+                    MdnError::InvalidPrediction {
+                        row: first + row,
+                        reason: e.to_string(),
+                    }
+                })?;
+                Ok(Prediction::new(mixture, log.clone()))
+            };
+            let built: Vec<Result<Prediction>> = if rows >= PARALLEL_MIXTURE_ROWS {
+                (0..rows).into_par_iter().map(build).collect()
+            } else {
+                (0..rows).map(build).collect()
+            };
             for prediction in built {
                 mixtures.push(prediction?);
             }
