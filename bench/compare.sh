@@ -13,7 +13,8 @@
 #
 # --simd avx2 runs everything as on a CPU without AVX-512: our kernels with MDN_SIMD=avx2,
 # PyTorch with ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2 and
-# MKL_ENABLE_INSTRUCTIONS=AVX2, JAX with XLA_FLAGS=--xla_cpu_max_isa=AVX2. --simd native (the
+# MKL_ENABLE_INSTRUCTIONS=AVX2, JAX with XLA_FLAGS=--xla_cpu_max_isa=AVX2 and YNNPACK off
+# (--xla_cpu_experimental_ynn_fusion_type=; see below) and ONEDNN_MAX_CPU_ISA=AVX2. --simd native (the
 # default) clears those variables and lets every side pick the best the CPU has.
 # --threads N (default 2): RAYON_NUM_THREADS for ours, torch.set_num_threads for PyTorch,
 # N CPUs of the process's affinity for JAX (see bench/reference/jax_workloads.py).
@@ -67,7 +68,7 @@ while [[ $# -gt 0 ]]; do
         --baseline) baseline="$2"; shift 2 ;;
         --results) results="$2"; shift 2 ;;
         --update-benchmarks) update=1; shift ;;
-        -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -75,7 +76,12 @@ gemm_seconds=$(awk -v s="$seconds" 'BEGIN { print s / 5 }')
 
 # The instruction set every side may use. Each side's own switch: our kernels read MDN_SIMD;
 # ATen reads ATEN_CPU_CAPABILITY, oneDNN ONEDNN_MAX_CPU_ISA, MKL MKL_ENABLE_INSTRUCTIONS; XLA
-# its --xla_cpu_max_isa flag.
+# its --xla_cpu_max_isa flag, which bounds only the code its LLVM backend emits. XLA hands dots
+# to YNNPACK, whose kernels pick AVX-512 from CPUID whatever the flag says (jaxlib 0.10.2 on a
+# Zen 5: `ynn::dot_fp32_5x64x1_1x16x1_avx512`, a 1024² jnp.dot at 394 GFLOP/s against the AVX2
+# FMA peak of 236), so the AVX2 run turns YNNPACK off (--xla_cpu_experimental_ynn_fusion_type
+# emptied): dots then go to Eigen's contraction on oneDNN's sgemm, which ONEDNN_MAX_CPU_ISA
+# bounds (199 GFLOP/s).
 case "$simd" in
     native)
         unset MDN_SIMD ATEN_CPU_CAPABILITY ONEDNN_MAX_CPU_ISA MKL_ENABLE_INSTRUCTIONS
@@ -84,7 +90,7 @@ case "$simd" in
     avx2)
         export MDN_SIMD=avx2 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 \
             MKL_ENABLE_INSTRUCTIONS=AVX2
-        export XLA_FLAGS="${XLA_FLAGS:+$XLA_FLAGS }--xla_cpu_max_isa=AVX2"
+        export XLA_FLAGS="${XLA_FLAGS:+$XLA_FLAGS }--xla_cpu_max_isa=AVX2 --xla_cpu_experimental_ynn_fusion_type="
         default_results=bench/results/avx2
         ;;
     *) echo "error: --simd takes native or avx2, not '$simd'" >&2; exit 2 ;;
@@ -161,7 +167,7 @@ echo "- $("$PYTHON" -c 'import platform, torch, numpy; print(f"Python {platform.
 if [[ $jax == 1 ]]; then
     echo "- $("$PYTHON" -c 'import jax, jaxlib, optax; print(f"jax {jax.__version__}, jaxlib {jaxlib.__version__}, optax {optax.__version__}")')${XLA_FLAGS:+, XLA_FLAGS=$XLA_FLAGS}"
 fi
-echo "- SIMD: \`--simd $simd\`; our kernels at level $level${MDN_SIMD:+ (MDN_SIMD=$MDN_SIMD)}$([[ $simd == avx2 ]] && echo "; PyTorch with ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2; JAX with --xla_cpu_max_isa=AVX2")"
+echo "- SIMD: \`--simd $simd\`; our kernels at level $level${MDN_SIMD:+ (MDN_SIMD=$MDN_SIMD)}$([[ $simd == avx2 ]] && echo "; PyTorch with ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2; JAX with --xla_cpu_max_isa=AVX2, YNNPACK off, ONEDNN_MAX_CPU_ISA=AVX2")"
 echo "- threads: $threads on every side (RAYON_NUM_THREADS, torch.set_num_threads, JAX on $threads CPUs)"
 echo "- load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
