@@ -17,8 +17,9 @@
 //! CPU lacks is never chosen.
 //!
 //! Every level computes the same bits: no kernel contracts `a * b + c` into a fused
-//! multiply-add unless every level does (the matrix products always fuse, see
-//! [`crate::matmul`]), and every reduction fixes its order independently of the vector width.
+//! multiply-add unless every level does (the matrix products and the polynomials of
+//! [`crate::math`] always fuse, through `f32::mul_add` where there is no FMA instruction), and
+//! every reduction fixes its order independently of the vector width.
 
 use std::sync::OnceLock;
 
