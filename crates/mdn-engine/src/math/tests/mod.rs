@@ -230,7 +230,17 @@ fn tanh_special_values() {
     assert_same("tanh", 0.0, tanh(0.0), 0.0);
     assert_same("tanh", -0.0, tanh(-0.0), -0.0);
     // 20 is where e^{2|x|} is capped.
-    for x in [10.0, 19.999, 20.0, 20.001, 50.0, 88.0, 1e30, f32::MAX, f32::INFINITY] {
+    for x in [
+        10.0,
+        19.999,
+        20.0,
+        20.001,
+        50.0,
+        88.0,
+        1e30,
+        f32::MAX,
+        f32::INFINITY,
+    ] {
         assert_same("tanh", x, tanh(x), 1.0);
         assert_same("tanh", -x, tanh(-x), -1.0);
     }
