@@ -10,10 +10,10 @@
 //! - there are no branches on the value: both sides of every case are computed and one is
 //!   picked with `if c { a } else { b }` on already computed values, which LLVM turns into a
 //!   vector select (blend), and special values (±∞, NaN, overflow) are patched in the same way;
-//! - no table lookups and no calls: polynomials are written out in Horner form, and exponents
+//! - no table lookups and no calls (but `fmaf` at the SSE2 baseline, below): polynomials are written out in Horner form, and exponents
 //!   are read and built through `f32::to_bits`/`f32::from_bits` integer arithmetic rather than
 //!   `frexp`/`ldexp` or float→int `as` conversions;
-//! - every polynomial step and range reduction is a fused multiply-add ([`horner`],
+//! - every polynomial step and range reduction is a fused multiply-add (`horner`,
 //!   `f32::mul_add`), rounded once. Inside [`vectorized!`](crate::vectorized) at the AVX2 and
 //!   AVX-512 levels it is one `vfmadd` instruction; at the SSE2 baseline it is libm's `fmaf`,
 //!   which is correctly rounded too (and slow: x86 CPUs without FMA are more than ten years
