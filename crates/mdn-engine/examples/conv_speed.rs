@@ -115,6 +115,24 @@ fn layer(name: &str, shape: ImageShape, conv: Conv2dShape, with_d_input: bool) -
             &mut d_cols,
         )
     });
+    if with_d_input {
+        // The weight and bias gradients alone, to tell the two products of the backward pass
+        // apart.
+        let t = time_ms(|| {
+            conv_backward(
+                black_box(&d_out),
+                &cols,
+                shape,
+                conv,
+                &weight,
+                &mut d_weight,
+                &mut d_bias,
+                None,
+                &mut d_cols,
+            )
+        });
+        report("conv_backward (no d_input)", t, flops);
+    }
     let backward_flops = if with_d_input { 2.0 * flops } else { flops };
     let label = if with_d_input {
         "conv_backward (with d_input)"

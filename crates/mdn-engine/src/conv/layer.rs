@@ -9,8 +9,8 @@ use crate::activation::{activate_in_place, activate_into};
 use crate::arch::Activation;
 use crate::buffers::{column_sums_add, sized};
 use crate::matmul::{
-    Block, Operands, Phase, Run, Segment, TileStart, fits_in_place, product_rows,
-    product_runs_in_place,
+    Block, Operands, Phase, Run, Segment, TileStart, fits_in_place, lanes, max_rows, padded_width,
+    product_rows, product_runs_in_place,
 };
 use crate::vectorized;
 
@@ -208,6 +208,94 @@ pub fn conv_forward(
     );
 }
 
+/// When a weight gradient has at least this many tiles, [`weight_gradient`] takes the pixels
+/// in blocks of about `BLOCK_PIXELS`.
+///
+/// Every tile of a weight gradient passes over all the pixels; in blocks of image rows, every
+/// tile over one block before the next, the block's padded rows and output gradients stay in
+/// the L1 cache between the tiles' passes. The sums are stored and reloaded between blocks,
+/// which costs more than the cache misses it saves where few tiles pass. Measured on a Zen 4
+/// (`conv_speed`, the weight gradient of W2's conv 2 on 16 images): AVX2's 28 tiles (at most 6
+/// rows × 16 channels) 0.96 ms over all the pixels, 0.82 in blocks; AVX-512's 6 tiles 0.74
+/// against 0.78, and conv 1's single tile 0.10 against 0.12.
+const BLOCKED_PASSES: usize = 12;
+/// Pixels per block of [`weight_gradient`]'s reduction (whole image rows, at least one).
+const BLOCK_PIXELS: usize = 128;
+
+/// `d_weight[co, ci, ky, kx] (+)= Σ_pixels d_out[pixel, co] · padded[pixel + (ky, kx), ci]`
+/// (overwritten unless `accumulate`), the reduction in blocks of `block_rows` image rows.
+///
+/// For each kernel row ky, tiles over j = kx·c_in + ci (contiguous in the padded image) and
+/// the output channels accumulate in place in `sums` (rows of whole vectors), the reduction
+/// running over the pixels, one segment per image row, a block of rows at a time; the sums
+/// are then scattered into PyTorch's layout. Each result is its start plus the products in
+/// pixel order whatever the blocks: the sums go to memory between blocks as the f32 values
+/// they are.
+pub(super) fn weight_gradient(
+    d_out: &[f32],
+    padded: &[f32],
+    shape: ImageShape,
+    conv: Conv2dShape,
+    d_weight: &mut [f32],
+    accumulate: bool,
+    block_rows: usize,
+) {
+    let (c_in, c_out, k) = (conv.c_in, conv.c_out, conv.kernel);
+    let padded_shape = padded_shape(shape, conv.padding());
+    let mut rows = Vec::with_capacity(shape.images * shape.height);
+    if shape.width > 0 {
+        for n in 0..shape.images {
+            for y in 0..shape.height {
+                rows.push(Segment {
+                    a: ((n * padded_shape.height + y) * padded_shape.width) * c_in,
+                    b: ((n * shape.height + y) * shape.width) * c_out,
+                    len: shape.width,
+                });
+            }
+        }
+    }
+    let patch = conv.patch_len();
+    let (taps, width) = (k * c_in, padded_width(c_out));
+    if width == 0 {
+        // No output channels: no weight gradient to write.
+        return;
+    }
+    let mut sums = vec![0.0f32; taps * width];
+    vectorized!({
+        for ky in 0..k {
+            let at = |j: usize, co: usize| {
+                co * patch + (j % c_in.max(1)) * k * k + ky * k + j / c_in.max(1)
+            };
+            let mut start = TileStart::Zero;
+            if accumulate {
+                for (j, row) in sums.chunks_exact_mut(width).enumerate() {
+                    for (co, v) in row[..c_out].iter_mut().enumerate() {
+                        *v = d_weight[at(j, co)];
+                    }
+                }
+                start = TileStart::Out;
+            } else if rows.is_empty() {
+                sums.fill(0.0);
+            }
+            let runs = [Run {
+                row: 0,
+                a_at: ky * padded_shape.width * c_in,
+                len: taps,
+            }];
+            for block in rows.chunks(block_rows.max(1)) {
+                let ops = Operands::new(padded, 1, c_in, d_out, c_out, block);
+                product_runs_in_place(&ops, &runs, c_out, &mut sums, width, start);
+                start = TileStart::Out;
+            }
+            for (j, row) in sums.chunks_exact(width).enumerate() {
+                for (co, &v) in row[..c_out].iter().enumerate() {
+                    d_weight[at(j, co)] = v;
+                }
+            }
+        }
+    },);
+}
+
 /// The backward pass from the padded input the forward pass read and, when `d_input` is
 /// wanted, the weight packed by [`pack_backward`]; `scratch` receives the padded output
 /// gradient. See [`conv_backward`]; unless `accumulate`, the parameter gradients are
@@ -241,54 +329,14 @@ pub(crate) fn backward_padded(
         );
         assert_eq!(packed.len(), conv.weight_len(), "conv: the packed weight");
     }
-    // d_weight[co, ci, ky, kx] += Σ_pixels d_out[pixel, co] · padded[pixel + (ky, kx), ci]:
-    // for each kernel row ky, tiles over j = kx·c_in + ci (contiguous in the padded image)
-    // and the output channels, the reduction running over every pixel, one segment per
-    // image row.
-    let mut rows = Vec::with_capacity(shape.images * shape.height);
-    if shape.width > 0 {
-        for n in 0..shape.images {
-            for y in 0..shape.height {
-                rows.push(Segment {
-                    a: ((n * padded_shape.height + y) * padded_shape.width) * c_in,
-                    b: ((n * shape.height + y) * shape.width) * c_out,
-                    len: shape.width,
-                });
-            }
-        }
-    }
-    let ops = Operands::new(padded, 1, c_in, d_out, c_out, &rows);
-    let patch = conv.patch_len();
+    let passes = (k * c_in).div_ceil(max_rows(2)) * c_out.div_ceil(2 * lanes());
+    let block_rows = if passes >= BLOCKED_PASSES {
+        (BLOCK_PIXELS / shape.width.max(1)).max(1)
+    } else {
+        shape.images * shape.height
+    };
+    weight_gradient(d_out, padded, shape, conv, d_weight, accumulate, block_rows);
     vectorized!({
-        for ky in 0..k {
-            let runs = [Run {
-                row: 0,
-                a_at: ky * padded_shape.width * c_in,
-                len: k * c_in,
-            }];
-            let at = |j: usize, co: usize| {
-                co * patch + (j % c_in.max(1)) * k * k + ky * k + j / c_in.max(1)
-            };
-            product_rows(&ops, &runs, 0, c_out, |block, phase| match phase {
-                Phase::Init if !accumulate => block.values.fill(0.0),
-                Phase::Init => {
-                    for i in 0..block.rows {
-                        let (j, col) = (block.row + i, block.col);
-                        for (c, v) in block.row_mut(i).iter_mut().enumerate() {
-                            *v = d_weight[at(j, col + c)];
-                        }
-                    }
-                }
-                Phase::Finish => {
-                    for i in 0..block.rows {
-                        let j = block.row + i;
-                        for (c, &v) in block.row(i).iter().enumerate() {
-                            d_weight[at(j, block.col + c)] = v;
-                        }
-                    }
-                }
-            });
-        }
         if !accumulate {
             d_bias.fill(0.0);
         }

@@ -365,6 +365,45 @@ fn conv_backward_accumulates_and_repeats_itself_exactly() {
     assert_eq!(d_bias, once_b.iter().map(|v| 2.0 * v).collect::<Vec<_>>());
 }
 
+#[test]
+fn the_weight_gradient_is_the_same_in_any_blocks_of_image_rows() {
+    // Blocks of 1, 2 and 5 image rows and all of them at once: the same bits, overwriting
+    // and accumulating (W2's conv 2 takes blocks at AVX2, a whole batch at AVX-512).
+    let mut rng = SplitMix64(11);
+    for &case in CASES {
+        let (s, conv) = case_shapes(case);
+        let input = rng.vec(s.len());
+        let d_out = rng.vec(s.pixels() * conv.c_out);
+        let start = rng.vec(conv.weight_len());
+        let mut padded = Vec::new();
+        pad_images(&input, s, conv.padding(), &mut padded);
+        let image_rows = s.images * s.height;
+        for accumulate in [false, true] {
+            let gradient = |block_rows: usize| {
+                let mut d_weight = start.clone();
+                super::layer::weight_gradient(
+                    &d_out,
+                    &padded,
+                    s,
+                    conv,
+                    &mut d_weight,
+                    accumulate,
+                    block_rows,
+                );
+                d_weight.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            };
+            let whole = gradient(image_rows);
+            for block_rows in [1, 2, 5] {
+                assert_eq!(
+                    gradient(block_rows),
+                    whole,
+                    "case {case:?}, blocks of {block_rows} rows, accumulate {accumulate}"
+                );
+            }
+        }
+    }
+}
+
 /// Values from a small set, so that windows often hold ties.
 fn tied_values(rng: &mut SplitMix64, n: usize) -> Vec<f32> {
     (0..n).map(|_| (rng.next_u64() % 3) as f32 - 1.0).collect()
