@@ -5,7 +5,7 @@ use crate::arch::Activation;
 use crate::buffers::{column_sums_add, sized, transpose_columns};
 use crate::matmul::{
     Operands, Phase, Run, Segment, TileStart, fits_in_place, padded_width, product_rows,
-    product_rows_in_place,
+    product_rows_in_place, product_runs_in_place,
 };
 use crate::vectorized;
 
@@ -154,10 +154,11 @@ pub(crate) struct Derivative<'a> {
     pub pre: &'a [f32],
 }
 
-/// Backward pass of [`dense_forward`] (before its activation): adds the weight and bias
-/// gradients into `d_weight` and `d_bias` (overwrites them unless `accumulate`), and when
-/// `d_input` is given overwrites it with the input gradient `d_out · weightᵀ`, multiplied by
-/// `derivative` when given.
+/// Backward pass of [`dense_forward`] (before its activation): adds the weight gradient into
+/// `d_weight` when given (the caller may take it over a larger batch: see
+/// [`crate::network`]) and the bias gradient into `d_bias` (overwrites them unless
+/// `accumulate`), and when `d_input` is given overwrites it with the input gradient
+/// `d_out · weightᵀ`, multiplied by `derivative` when given.
 ///
 /// # Shapes
 /// - `d_out`: like the forward `out`; `weight_t`: `[outputs, inputs]` ([`transpose_into`])
@@ -169,7 +170,7 @@ pub(crate) fn dense_backward(
     weight_t: &[f32],
     d_out: &[f32],
     order: Order,
-    d_weight: &mut [f32],
+    d_weight: Option<&mut [f32]>,
     d_bias: &mut [f32],
     d_input: Option<(&mut [f32], Option<Derivative<'_>>)>,
     accumulate: bool,
@@ -178,7 +179,9 @@ pub(crate) fn dense_backward(
     let inputs = weight_t.len() / outputs.max(1);
     assert_eq!(input.len(), rows * inputs, "dense_backward: input");
     assert_eq!(d_out.len(), rows * outputs, "dense_backward: d_out");
-    assert_eq!(d_weight.len(), inputs * outputs, "dense_backward: d_weight");
+    if let Some(d_weight) = &d_weight {
+        assert_eq!(d_weight.len(), inputs * outputs, "dense_backward: d_weight");
+    }
     let over_rows = whole(rows);
     if !accumulate {
         d_bias.fill(0.0);
@@ -187,37 +190,8 @@ pub(crate) fn dense_backward(
         match order {
             // d_weight[i, j] += Σ_r input[r, i] · d_out[r, j]: tiles of d_weight itself.
             Order::RowMajor => {
-                let ops = Operands::new(input, 1, inputs, d_out, outputs, &over_rows);
-                let runs = [Run {
-                    row: 0,
-                    a_at: 0,
-                    len: inputs,
-                }];
-                let d_weight = &mut *d_weight;
-                if fits_in_place(outputs) {
-                    let start = if accumulate {
-                        TileStart::Out
-                    } else {
-                        TileStart::Zero
-                    };
-                    product_rows_in_place(&ops, inputs, outputs, d_weight, outputs, start);
-                } else {
-                    product_rows(&ops, &runs, 0, outputs, |block, phase| match phase {
-                        Phase::Init if !accumulate => block.values.fill(0.0),
-                        Phase::Init => {
-                            for i in 0..block.rows {
-                                let at = (block.row + i) * outputs + block.col;
-                                let cols = block.cols;
-                                block.row_mut(i).copy_from_slice(&d_weight[at..at + cols]);
-                            }
-                        }
-                        Phase::Finish => {
-                            for i in 0..block.rows {
-                                let at = (block.row + i) * outputs + block.col;
-                                d_weight[at..at + block.cols].copy_from_slice(block.row(i));
-                            }
-                        }
-                    });
+                if let Some(d_weight) = d_weight {
+                    weight_gradient(&[(input, d_out)], inputs, outputs, 0, d_weight, accumulate);
                 }
                 column_sums_add(d_out, outputs, d_bias);
             }
@@ -230,27 +204,28 @@ pub(crate) fn dense_backward(
                     a_at: 0,
                     len: outputs,
                 }];
-                let d_weight = &mut *d_weight;
-                product_rows(&ops, &runs, 0, inputs, |block, phase| match phase {
-                    Phase::Init if !accumulate => block.values.fill(0.0),
-                    Phase::Init => {
-                        for i in 0..block.rows {
-                            let j = block.row + i;
-                            let col = block.col;
-                            for (c, v) in block.row_mut(i).iter_mut().enumerate() {
-                                *v = d_weight[(col + c) * outputs + j];
+                if let Some(d_weight) = d_weight {
+                    product_rows(&ops, &runs, 0, inputs, |block, phase| match phase {
+                        Phase::Init if !accumulate => block.values.fill(0.0),
+                        Phase::Init => {
+                            for i in 0..block.rows {
+                                let j = block.row + i;
+                                let col = block.col;
+                                for (c, v) in block.row_mut(i).iter_mut().enumerate() {
+                                    *v = d_weight[(col + c) * outputs + j];
+                                }
                             }
                         }
-                    }
-                    Phase::Finish => {
-                        for i in 0..block.rows {
-                            let j = block.row + i;
-                            for (c, &v) in block.row(i).iter().enumerate() {
-                                d_weight[(block.col + c) * outputs + j] = v;
+                        Phase::Finish => {
+                            for i in 0..block.rows {
+                                let j = block.row + i;
+                                for (c, &v) in block.row(i).iter().enumerate() {
+                                    d_weight[(block.col + c) * outputs + j] = v;
+                                }
                             }
                         }
-                    }
-                });
+                    });
+                }
                 for (acc, column) in d_bias.iter_mut().zip(d_out.chunks_exact(rows.max(1))) {
                     *acc += sum(column);
                 }
@@ -300,6 +275,70 @@ pub(crate) fn dense_backward(
             });
         }
     },);
+}
+
+/// Rows `first..first + d_weight.len() / outputs` of a dense layer's weight gradient,
+/// `d_weight[i, j] (+)= Σ_r input[r, i] · d_out[r, j]`, summed over the rows of `batches`
+/// (`(input [rows, inputs], d_out [rows, outputs])` pairs) in order: each result is its start
+/// (zero, or what `d_weight` holds when `accumulate`) plus the products of the first batch's
+/// rows in order, then the next batch's, whatever the batches. So the gradient of a batch cut
+/// into shards can be taken over the whole batch, and its rows over any threads, with the
+/// bits of one product over all the rows.
+///
+/// # Panics
+/// If `d_weight` is not whole rows of `outputs`, the rows run past `inputs`, or a batch's
+/// lengths disagree.
+pub(crate) fn weight_gradient(
+    batches: &[(&[f32], &[f32])],
+    inputs: usize,
+    outputs: usize,
+    first: usize,
+    d_weight: &mut [f32],
+    accumulate: bool,
+) {
+    let count = d_weight.len() / outputs.max(1);
+    assert_eq!(count * outputs, d_weight.len(), "weight_gradient: d_weight");
+    assert!(
+        first + count <= inputs,
+        "weight_gradient: rows past the inputs"
+    );
+    if count == 0 || outputs == 0 {
+        return;
+    }
+    let runs = [Run {
+        row: 0,
+        a_at: first,
+        len: count,
+    }];
+    for (b, &(input, d_out)) in batches.iter().enumerate() {
+        let rows = d_out.len() / outputs;
+        assert_eq!(input.len(), rows * inputs, "weight_gradient: input");
+        let over_rows = whole(rows);
+        let ops = Operands::new(input, 1, inputs, d_out, outputs, &over_rows);
+        let add = accumulate || b > 0;
+        vectorized!(if fits_in_place(outputs) {
+            // In place: tiles of `d_weight` itself.
+            let start = if add { TileStart::Out } else { TileStart::Zero };
+            product_runs_in_place(&ops, &runs, outputs, d_weight, outputs, start);
+        } else {
+            product_rows(&ops, &runs, 0, outputs, |block, phase| match phase {
+                Phase::Init if !add => block.values.fill(0.0),
+                Phase::Init => {
+                    for i in 0..block.rows {
+                        let at = (block.row + i) * outputs + block.col;
+                        let cols = block.cols;
+                        block.row_mut(i).copy_from_slice(&d_weight[at..at + cols]);
+                    }
+                }
+                Phase::Finish => {
+                    for i in 0..block.rows {
+                        let at = (block.row + i) * outputs + block.col;
+                        d_weight[at..at + block.cols].copy_from_slice(block.row(i));
+                    }
+                }
+            });
+        },);
+    }
 }
 
 /// Σ of a slice with eight interleaved partial sums, so that it vectorises (a single running
@@ -448,7 +487,7 @@ mod tests {
             &weight_t,
             &g,
             Order::RowMajor,
-            &mut d_w,
+            Some(&mut d_w),
             &mut d_b,
             Some((&mut d_x, None)),
             true,
@@ -465,7 +504,7 @@ mod tests {
             &weight_t,
             &g_t,
             Order::FeatureMajor,
-            &mut d_w,
+            Some(&mut d_w),
             &mut d_b,
             Some((&mut d_x_t, None)),
             true,
@@ -487,7 +526,7 @@ mod tests {
             &weight_t,
             &g,
             Order::RowMajor,
-            &mut [0.0; 6],
+            Some(&mut [0.0; 6]),
             &mut [0.0; 2],
             Some((&mut d_x_act, Some(derivative))),
             false,
@@ -495,6 +534,70 @@ mod tests {
         let mut want = d_x;
         activation_backward(Activation::Tanh, &h, &[], &mut want);
         assert_eq!(d_x_act, want);
+    }
+
+    #[test]
+    fn the_weight_gradient_is_the_same_over_any_batches_and_rows() {
+        // A batch cut into shards, and the weight rows into blocks, give the bits of one
+        // product over all the rows: widths in place (16, 32) and through the tile buffer
+        // (15, 40), overwriting and accumulating.
+        let value = |i: usize| ((i as u32).wrapping_mul(2_654_435_761) >> 9) as f32 / 4e6 - 1.0;
+        let (rows, inputs) = (37, 23);
+        for outputs in [15, 16, 32, 40] {
+            let input: Vec<f32> = (0..rows * inputs).map(value).collect();
+            let d_out: Vec<f32> = (0..rows * outputs).map(|i| value(i + 5)).collect();
+            let start: Vec<f32> = (0..inputs * outputs).map(|i| value(i + 9)).collect();
+            for accumulate in [false, true] {
+                let mut whole = start.clone();
+                weight_gradient(
+                    &[(&input, &d_out)],
+                    inputs,
+                    outputs,
+                    0,
+                    &mut whole,
+                    accumulate,
+                );
+                for cuts in [vec![0, 37], vec![0, 1, 20, 37], vec![0, 9, 9, 30, 37]] {
+                    let batches: Vec<(&[f32], &[f32])> = cuts
+                        .windows(2)
+                        .map(|w| {
+                            (
+                                &input[w[0] * inputs..w[1] * inputs],
+                                &d_out[w[0] * outputs..w[1] * outputs],
+                            )
+                        })
+                        .collect();
+                    let mut pieces = start.clone();
+                    for (first, block) in [(0, 7), (7, 10), (17, 6)] {
+                        weight_gradient(
+                            &batches,
+                            inputs,
+                            outputs,
+                            first,
+                            &mut pieces[first * outputs..(first + block) * outputs],
+                            accumulate,
+                        );
+                    }
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(
+                        bits(&pieces),
+                        bits(&whole),
+                        "outputs {outputs}, cuts {cuts:?}, accumulate {accumulate}"
+                    );
+                }
+                if !accumulate {
+                    // And the gradient itself: Σ_r input[r, i] · d_out[r, j].
+                    for (i, j) in [(0, 0), (22, outputs - 1), (11, 3)] {
+                        let want: f64 = (0..rows)
+                            .map(|r| {
+                                f64::from(input[r * inputs + i]) * f64::from(d_out[r * outputs + j])
+                            })
+                            .sum();
+                        assert!((f64::from(whole[i * outputs + j]) - want).abs() < 1e-4);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -84,6 +84,10 @@ pub struct Workspace {
     d_b: Vec<f32>,
     /// CNN: the zero-padded output gradient of a convolution.
     padded_grad: PaddedImages,
+    /// CNN: the gradient of the dense layer's outputs (before its activation), kept with
+    /// `flat` for the layer's weight gradient, which [`Network::gradient`] takes over the
+    /// whole batch.
+    d_dense: Vec<f32>,
     head: HeadScratch,
     grads: Vec<f32>,
     /// The first shard's workspace keeps the last [`Packed`] weights between calls, so that
@@ -295,7 +299,13 @@ impl Network {
             row_losses(&ws.head, range)
         };
         let parts = on_shards(ranges, workspaces, shard);
-        sum_gradients(workspaces, grads);
+        match self.batch_weight_gradient(workspaces, grads) {
+            Some(range) => {
+                sum_gradients(workspaces, grads, 0..range.start);
+                sum_gradients(workspaces, grads, range.end..self.params.len());
+            }
+            None => sum_gradients(workspaces, grads, 0..self.params.len()),
+        }
         workspaces[0].packed = packed;
         let mut total = LossSums::default();
         add_in_row_order(&mut total, &self.arch.head, &parts, weights);
@@ -340,6 +350,51 @@ impl Network {
                 layers::transpose_into(self.tensor(i), outputs, &mut packed.backward[i]);
             }
         }
+    }
+
+    /// A CNN's dense layer's weight gradient over the whole batch, from what the shards'
+    /// backward passes left (`flat`, `d_dense`), written into `grads` in place; returns the
+    /// range of `grads` it wrote (`None` for an MLP, whose shards take all their gradients).
+    ///
+    /// The rows of the batch are summed in order, shard after shard (see
+    /// [`layers::weight_gradient`]), on rayon's threads by blocks of weight rows: the bits do
+    /// not depend on the number of threads. (A product over all the rows instead of one per
+    /// shard over a few: W2's 1568 × 128 weight was eight products over 8 rows, each into a
+    /// buffer of its own, summed afterwards.)
+    fn batch_weight_gradient(
+        &self,
+        shards: &[Workspace],
+        grads: &mut [f32],
+    ) -> Option<Range<usize>> {
+        /// Weight rows a task: a multiple of every kernel's tile height (6, 12, 14).
+        const ROWS_PER_TASK: usize = 84;
+        let Backbone::Cnn {
+            channels, hidden, ..
+        } = &self.arch.backbone
+        else {
+            return None;
+        };
+        let range = self.layout.range(2 * channels.len());
+        let outputs = *hidden;
+        let inputs = range.len() / outputs.max(1);
+        let batches: Vec<(&[f32], &[f32])> = shards
+            .iter()
+            .map(|ws| (&ws.flat[..], &ws.d_dense[..]))
+            .collect();
+        grads[range.clone()]
+            .par_chunks_mut((ROWS_PER_TASK * outputs).max(1))
+            .enumerate()
+            .for_each(|(task, d_weight)| {
+                layers::weight_gradient(
+                    &batches,
+                    inputs,
+                    outputs,
+                    task * ROWS_PER_TASK,
+                    d_weight,
+                    false,
+                );
+            });
+        Some(range)
     }
 
     /// Runs the backbone and the head's linear layer, leaving the raw head outputs
@@ -476,7 +531,7 @@ impl Network {
                     &packed.backward[h],
                     &ws.d_raw,
                     layers::Order::FeatureMajor,
-                    d_w,
+                    Some(d_w),
                     d_b,
                     d_features,
                     accumulate,
@@ -498,7 +553,7 @@ impl Network {
                         &packed.backward[2 * l],
                         d_out,
                         layers::Order::RowMajor,
-                        d_w,
+                        Some(d_w),
                         d_b,
                         d_input,
                         accumulate,
@@ -523,7 +578,7 @@ impl Network {
                     &packed.backward[h],
                     &ws.d_raw,
                     layers::Order::FeatureMajor,
-                    d_w,
+                    Some(d_w),
                     d_b,
                     Some((
                         d_features,
@@ -531,9 +586,11 @@ impl Network {
                     )),
                     accumulate,
                 );
+                // The dense layer's weight gradient is left to `gradient`, over the whole
+                // batch: per shard it was a product over a few rows into a buffer as large as
+                // the weight (W2: 200,704 floats for 8 images), summed over the shards.
                 let dense = 2 * blocks;
-                let (w_range, b_range) = (layout.range(dense), layout.range(dense + 1));
-                let (d_w, d_b) = grads[w_range.start..b_range.end].split_at_mut(w_range.len());
+                let d_b = &mut grads[layout.range(dense + 1)];
                 let d_flat = sized(&mut ws.d_b, ws.flat.len());
                 dense_backward(
                     &ws.flat,
@@ -541,11 +598,12 @@ impl Network {
                     &packed.backward[dense],
                     &ws.d_a,
                     layers::Order::RowMajor,
-                    d_w,
+                    None,
                     d_b,
                     Some((d_flat, None)),
                     accumulate,
                 );
+                std::mem::swap(&mut ws.d_a, &mut ws.d_dense);
                 // Block shapes, first to last: each convolution's input shape.
                 let mut shapes = Vec::with_capacity(blocks);
                 let mut shape = ImageShape::new(rows, *height, *width, 1);
@@ -670,13 +728,15 @@ fn on_shards<R: Send>(
         .collect()
 }
 
-/// `grads` ← the sum of the shards' gradients, in shard order, in parallel over blocks of
-/// parameters.
-fn sum_gradients(shards: &[Workspace], grads: &mut [f32]) {
+/// `grads[range]` ← the sum of the shards' gradients there, in shard order, in parallel over
+/// blocks of parameters.
+fn sum_gradients(shards: &[Workspace], grads: &mut [f32], range: Range<usize>) {
     const BLOCK: usize = 1 << 14;
     let first = &shards[0].grads;
+    let at = range.start;
+    let grads = &mut grads[range];
     let sum_block = |(b, out): (usize, &mut [f32])| {
-        let range = b * BLOCK..b * BLOCK + out.len();
+        let range = at + b * BLOCK..at + b * BLOCK + out.len();
         out.copy_from_slice(&first[range.clone()]);
         for shard in &shards[1..] {
             crate::vectorized!({

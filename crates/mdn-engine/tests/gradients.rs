@@ -159,8 +159,10 @@ fn cnn_gradients_match_finite_differences() {
 
 #[test]
 fn results_do_not_depend_on_the_number_of_threads() {
-    // 4096 rows of the toy MLP are split into several shards.
-    let arch = Architecture {
+    // 4096 rows of the toy MLP, and 300 images of a small CNN (whose dense layer's weight
+    // gradient is taken over the whole batch, by blocks of weight rows on the threads), are
+    // split into several shards.
+    let mlp = Architecture {
         backbone: Backbone::Mlp {
             input: 1,
             hidden: vec![32, 32],
@@ -168,23 +170,35 @@ fn results_do_not_depend_on_the_number_of_threads() {
         },
         head: mixture(1, CovarianceKind::Isotropic),
     };
-    let rows = 4096;
-    assert!(mdn_engine::network::shard_ranges(&arch.clone().check().unwrap(), rows).len() > 1);
-    let (network, x, t) = problem(arch, rows, 3);
-    let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
-            let mut grads = vec![0.0; network.params().len()];
-            let sums = network.gradient(&x, &t, None, rows, &mut grads, &mut Vec::new());
-            (sums.loss, grads, network.loss(&x, &t, None, rows).loss)
-        })
-    };
-    let one = run(1);
-    assert_eq!(one, run(2));
-    assert_eq!(one, run(3));
+    let mut cnn = cnn(Activation::Relu, mixture(1, CovarianceKind::Isotropic));
+    if let Backbone::Cnn {
+        height,
+        width,
+        channels,
+        ..
+    } = &mut cnn.backbone
+    {
+        // 12 × 6 × 4 = 288 dense inputs: several blocks of weight rows (84 each).
+        (*height, *width, *channels) = (24, 16, vec![2, 12]);
+    }
+    for (arch, rows) in [(mlp, 4096), (cnn, 300)] {
+        assert!(mdn_engine::network::shard_ranges(&arch.clone().check().unwrap(), rows).len() > 1);
+        let (network, x, t) = problem(arch, rows, 3);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut grads = vec![0.0; network.params().len()];
+                let sums = network.gradient(&x, &t, None, rows, &mut grads, &mut Vec::new());
+                (sums.loss, grads, network.loss(&x, &t, None, rows).loss)
+            })
+        };
+        let one = run(1);
+        assert_eq!(one, run(2));
+        assert_eq!(one, run(3));
+    }
 }
 
 #[test]
