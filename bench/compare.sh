@@ -6,7 +6,7 @@
 # CLI table (wall time and peak memory of `mdn train`, `mdn predict --output params` and
 # `mdn eval` at 10k, 100k and 1M rows).
 #
-#   bench/compare.sh [--seconds S] [--retries N] [--skip-scaling] [--skip-w4] [--skip-jax]
+#   bench/compare.sh [--seconds S] [--sittings N] [--retries N] [--skip-scaling] [--skip-w4] [--skip-jax]
 #                    [--skip-roofline] [--gemm-sizes "1024 1536 2048"] [--rows "10000 100000 1000000"]
 #                    [--simd native|avx2] [--threads N] [--baseline REV] [--results DIR]
 #                    [--update-benchmarks]
@@ -16,6 +16,10 @@
 # MKL_ENABLE_INSTRUCTIONS=AVX2, JAX with XLA_FLAGS=--xla_cpu_max_isa=AVX2 and YNNPACK off
 # (--xla_cpu_experimental_ynn_fusion_type=; see below) and ONEDNN_MAX_CPU_ISA=AVX2. --simd native (the
 # default) clears those variables and lets every side pick the best the CPU has.
+# --sittings N (default 3): every workload is timed in N sittings of S/N seconds a side,
+# going round the sides in turn (ours, PyTorch, JAX, ours, ...), and the median sitting
+# counts: on a shared machine whose speed drifts over minutes, sides timed one after the other
+# would be compared across different stretches of it.
 # --threads N (default 2): RAYON_NUM_THREADS for ours, torch.set_num_threads for PyTorch,
 # N CPUs of the process's affinity for JAX (see bench/reference/jax_workloads.py).
 # --baseline REV also builds git revision REV (in a temporary worktree) and times its W1-W3
@@ -41,6 +45,7 @@ cd "$(dirname "$0")/.."
 
 args="$*"
 seconds=10
+sittings=3
 retries=3
 scaling=1
 w4=1
@@ -56,6 +61,7 @@ update=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
+        --sittings) sittings="$2"; shift 2 ;;
         --retries) retries="$2"; shift 2 ;;
         --skip-scaling) scaling=0; shift ;;
         --skip-w4) w4=0; shift ;;
@@ -68,11 +74,17 @@ while [[ $# -gt 0 ]]; do
         --baseline) baseline="$2"; shift 2 ;;
         --results) results="$2"; shift 2 ;;
         --update-benchmarks) update=1; shift ;;
-        -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
 gemm_seconds=$(awk -v s="$seconds" 'BEGIN { print s / 5 }')
+if ! [[ $sittings =~ ^[1-9][0-9]*$ ]]; then
+    echo "error: --sittings takes a whole number from 1, not '$sittings'" >&2
+    exit 2
+fi
+# Each sitting of a workload times it for S/N seconds on every side.
+sitting_seconds=$(awk -v s="$seconds" -v n="$sittings" 'BEGIN { print s / n }')
 
 # The instruction set every side may use. Each side's own switch: our kernels read MDN_SIMD;
 # ATen reads ATEN_CPU_CAPABILITY, oneDNN ONEDNN_MAX_CPU_ISA, MKL MKL_ENABLE_INSTRUCTIONS; XLA
@@ -209,29 +221,37 @@ run_one() {
         return
     fi
     case "$side" in
-        ours) run_side "$tsv" "$ours" --seconds "$seconds" "$item" ;;
-        baseline) run_side "$tsv" "$baseline_ours" --seconds "$seconds" "$item" ;;
+        ours) run_side "$tsv" "$ours" --seconds "$sitting_seconds" "$item" ;;
+        baseline) run_side "$tsv" "$baseline_ours" --seconds "$sitting_seconds" "$item" ;;
         torch) run_side "$tsv" "$PYTHON" bench/reference/workloads.py --threads "$threads" \
-            --seconds "$seconds" "$item" ;;
+            --seconds "$sitting_seconds" "$item" ;;
         jax) run_side "$tsv" "$PYTHON" bench/reference/jax_workloads.py --threads "$threads" \
-            --seconds "$seconds" "$item" ;;
+            --seconds "$sitting_seconds" "$item" ;;
     esac
 }
 
 # Times each item on every side named in the array $1 (ours, baseline, torch, jax), one item
-# at a time, appending to $work/$2SIDE.tsv. A set of sides during which other processes took
-# more than 5% of the CPU is timed again after a pause, up to $retries more times; the last
-# attempt is kept (and the table flags it if still noisy).
+# at a time, in $3 sittings that go round the sides in turn (ours, PyTorch, JAX, ours, ...):
+# this machine's speed drifts by tens of percent over minutes, and sides timed one after the
+# other would each get a different stretch of it, while sittings spread every side over the
+# same minutes (the tables take the median sitting). Appends to $work/$2SIDE.tsv. A set of
+# sittings during which other processes took more than 5% of the CPU is timed again after a
+# pause, up to $retries more times; the last attempt is kept (and the table flags it if
+# still noisy).
 run_all() {
     local -n run_sides="$1"
-    local prefix="$2"
-    shift 2
+    local prefix="$2" item_sittings="$3"
+    shift 3
     for item in "$@"; do
         local attempt=0
         while true; do
             for side in "${run_sides[@]}"; do
                 : >"$work/one-$side.tsv"
-                run_one "$side" "$item" "$work/one-$side.tsv"
+            done
+            for ((sitting = 0; sitting < item_sittings; sitting++)); do
+                for side in "${run_sides[@]}"; do
+                    run_one "$side" "$item" "$work/one-$side.tsv"
+                done
             done
             local noisy
             noisy=$(for side in "${run_sides[@]}"; do awk -F'\t' '{ print $NF }' "$work/one-$side.tsv"; done |
@@ -261,11 +281,11 @@ for side in ours baseline torch jax; do
     : >"$work/$side.tsv"
     : >"$work/roofline-$side.tsv"
 done
-echo "timing W1-W3 (about $(awk -v s="$seconds" -v n="${#sides[@]}" 'BEGIN { print int(s * 4 * n + 60) }') s) ..." >&2
-run_all sides "" "${main_workloads[@]}"
+echo "timing W1-W3 in $sittings sittings (about $(awk -v s="$seconds" -v n="${#sides[@]}" -v k="$sittings" 'BEGIN { print int((s + 5 * k) * 4 * n + 60) }') s) ..." >&2
+run_all sides "" "$sittings" "${main_workloads[@]}"
 if [[ $scaling == 1 ]]; then
     echo "timing the W1 scaling batches ..." >&2
-    run_all sides "" "${scaling_workloads[@]}"
+    run_all sides "" "$sittings" "${scaling_workloads[@]}"
 fi
 if [[ $roofline == 1 ]]; then
     echo "timing the roofline's GEMMs and FMA peak ..." >&2
@@ -273,7 +293,8 @@ if [[ $roofline == 1 ]]; then
     for n in $gemm_sizes; do
         roofline_items+=("roofline:$n")
     done
-    run_all roofline_sides roofline- "${roofline_items[@]}"
+    # The best call counts: one sitting.
+    run_all roofline_sides roofline- 1 "${roofline_items[@]}"
 fi
 
 for side in ours baseline torch jax; do
@@ -294,10 +315,18 @@ level = sys.argv[6]
 
 
 def load(path):
-    rows = {}
+    """By workload: the median sitting's (ms, per second, rows per second), the iterations
+    timed over all sittings and the largest share of the CPU others took in any of them."""
+    sittings = {}
     for line in open(path):
         _, name, ms, per_s, rows_per_s, n, others = line.rstrip("\n").split("\t")
-        rows[name] = (float(ms), float(per_s), float(rows_per_s), int(n), float(others))
+        sittings.setdefault(name, []).append(
+            (float(ms), float(per_s), float(rows_per_s), int(n), float(others))
+        )
+    rows = {}
+    for name, runs in sittings.items():
+        ms, per_s, rows_per_s, _, _ = sorted(runs)[(len(runs) - 1) // 2]
+        rows[name] = (ms, per_s, rows_per_s, sum(r[3] for r in runs), max(r[4] for r in runs))
     return rows
 
 

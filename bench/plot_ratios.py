@@ -30,13 +30,14 @@ LABELS = {
 
 
 def load(path):
-    """Milliseconds per iteration by workload; empty when the file is missing or empty."""
-    times = {}
+    """Milliseconds per iteration by workload, of the median sitting (as bench/compare.sh's
+    tables take it); empty when the file is missing or empty."""
+    sittings = {}
     if path.exists():
         for line in path.read_text().splitlines():
             _, name, ms, *_ = line.split("\t")
-            times[name] = float(ms)
-    return times
+            sittings.setdefault(name, []).append(float(ms))
+    return {name: sorted(ms)[(len(ms) - 1) // 2] for name, ms in sittings.items()}
 
 
 def main():
