@@ -102,7 +102,8 @@ fn layer(name: &str, shape: ImageShape, conv: Conv2dShape, with_d_input: bool) -
         )
     });
     report("conv_forward", forward, flops);
-    let backward = time_ms(|| {
+    // One backward pass, with the input gradient or without it.
+    let mut backward_pass = |input_gradient: bool| {
         conv_backward(
             black_box(&d_out),
             &cols,
@@ -111,26 +112,15 @@ fn layer(name: &str, shape: ImageShape, conv: Conv2dShape, with_d_input: bool) -
             &weight,
             &mut d_weight,
             &mut d_bias,
-            with_d_input.then_some(&mut d_input[..]),
+            input_gradient.then_some(&mut d_input[..]),
             &mut d_cols,
         )
-    });
+    };
+    let backward = time_ms(|| backward_pass(with_d_input));
     if with_d_input {
         // The weight and bias gradients alone, to tell the two products of the backward pass
         // apart.
-        let t = time_ms(|| {
-            conv_backward(
-                black_box(&d_out),
-                &cols,
-                shape,
-                conv,
-                &weight,
-                &mut d_weight,
-                &mut d_bias,
-                None,
-                &mut d_cols,
-            )
-        });
+        let t = time_ms(|| backward_pass(false));
         report("conv_backward (no d_input)", t, flops);
     }
     let backward_flops = if with_d_input { 2.0 * flops } else { flops };
