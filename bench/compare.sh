@@ -316,7 +316,8 @@ level = sys.argv[6]
 
 def load(path):
     """By workload: the median sitting's (ms, per second, rows per second), the iterations
-    timed over all sittings and the largest share of the CPU others took in any of them."""
+    timed over all sittings, the largest share of the CPU others took in any of them, and
+    every sitting's (ms, per second) in the order timed."""
     sittings = {}
     for line in open(path):
         _, name, ms, per_s, rows_per_s, n, others = line.rstrip("\n").split("\t")
@@ -326,7 +327,8 @@ def load(path):
     rows = {}
     for name, runs in sittings.items():
         ms, per_s, rows_per_s, _, _ = sorted(runs)[(len(runs) - 1) // 2]
-        rows[name] = (ms, per_s, rows_per_s, sum(r[3] for r in runs), max(r[4] for r in runs))
+        rows[name] = (ms, per_s, rows_per_s, sum(r[3] for r in runs), max(r[4] for r in runs),
+                      [(r[0], r[1]) for r in runs])
     return rows
 
 
@@ -450,6 +452,20 @@ for key, label in labels.items():
         quiet.append(b[4])
     print(row + " " + ", ".join(f"{q:.1f}" for q in quiet) + " |")
 print()
+sides = [("ours", ours), ("PyTorch", torch), ("JAX", jax)] + ([(f"ours at {base_rev}", base)] if base else [])
+if any(len(side[key][5]) > 1 for _, side in sides for key in labels if key in side):
+    # The tables take each side's median sitting; here is how far the sittings spread.
+    print("Every sitting, in the order timed (steps/s; W3: ms), the sides taking turns:")
+    print()
+    print("| workload | " + " | ".join(name for name, _ in sides) + " |")
+    print("| --- |" + " ---: |" * len(sides))
+    for key, label in labels.items():
+        if key not in ours:
+            continue
+        value = (lambda t: f"{t[0]:.3f}") if key == "w3" else (lambda t: f"{t[1]:,.1f}")
+        cells = [" · ".join(value(t) for t in side[key][5]) if key in side else "–" for _, side in sides]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print()
 
 if gemms or fma_peak:
     print(f"## Roofline: GFLOP/s of matrix-product work against the machine's limits, {threads} threads")
