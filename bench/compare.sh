@@ -610,10 +610,17 @@ if [[ $w4 == 1 ]]; then
         measure "mdn eval, $n rows" "$mdn" eval --model "$work/toy.mdn" --data "$work/toy-$n.csv"
     done
     if [[ -n "$baseline" ]]; then
-        # The baseline binary may not read today's model files: it gets its own model.
+        # The baseline binary may not read today's model files: it gets its own model, the
+        # same single network where it knows the options (before ensembles were the default,
+        # a single network was all it trained); without them it trained an ensemble of 5 and
+        # its W4 rows were five times the work of ours.
+        single=()
+        if "$baseline_mdn" train --help | grep -q -- '--ensemble'; then
+            single=(--ensemble 1 --noise-y off)
+        fi
         measure "baseline ($baseline_rev) mdn train, $largest rows, 5 epochs" \
             "$baseline_mdn" train --data "$work/toy-$largest.csv" --inputs x --targets t \
-            --out "$work/toy-baseline.mdn" --epochs 5 --quiet
+            --out "$work/toy-baseline.mdn" --epochs 5 --quiet "${single[@]}"
         for n in $w4_rows; do
             measure "baseline ($baseline_rev) mdn predict --output params, $n rows" \
                 "$baseline_mdn" predict --model "$work/toy-baseline.mdn" \
